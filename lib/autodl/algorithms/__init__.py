@@ -1,0 +1,1 @@
+"""Search algorithms, each a small class on the shared engine."""

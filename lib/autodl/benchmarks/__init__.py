@@ -1,0 +1,1 @@
+"""NAS-Bench-201: store, API, converter and builder."""

@@ -1,0 +1,270 @@
+"""JSON config files <-> typed dataclasses, and the original typed ``.config`` format.
+
+Every config kind is a frozen dataclass.  :func:`load_config` checks a JSON file (or dict)
+against it: unknown keys, wrong types and missing required values raise one
+:class:`~autodl.errors.ConfigError` naming the file, the key and what was expected.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, TypeVar, Union
+
+from .errors import ConfigError
+
+C = TypeVar("C")
+
+SCHEDULERS = ("cos", "multistep", "exponential", "linear", "constant")
+OPTIMIZERS = ("SGD", "RMSprop")
+CRITERIA = ("Softmax", "SmoothSoftmax")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """An optimiser + learning-rate schedule + loss recipe (``configs/opts/*.json``).
+
+    Key names follow the original recipes so their files convert one to one.
+    """
+
+    epochs: int
+    LR: float
+    optim: str = "SGD"
+    scheduler: str = "cos"
+    warmup: int = 0
+    decay: float = 0.0
+    momentum: float = 0.0
+    nesterov: bool = False
+    eta_min: float = 0.0
+    T_max: int | None = None
+    milestones: list[int] = field(default_factory=list)
+    gammas: list[float] = field(default_factory=list)
+    gamma: float = 1.0
+    criterion: str = "Softmax"
+    label_smooth: float = 0.0
+    auxiliary: float = -1.0
+    batch_size: int | None = None
+    test_batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        _choice(self, "optim", OPTIMIZERS)
+        _choice(self, "scheduler", SCHEDULERS)
+        _choice(self, "criterion", CRITERIA)
+        if self.epochs < 1 or self.warmup < 0:
+            raise ConfigError(f"epochs must be >= 1 and warmup >= 0, got epochs={self.epochs}, warmup={self.warmup}")
+        if self.LR <= 0:
+            raise ConfigError(f"LR must be > 0, got {self.LR}")
+        if len(self.milestones) != len(self.gammas):
+            raise ConfigError(
+                f"milestones {self.milestones} and gammas {self.gammas} must have the same length"
+            )
+        if self.T_max is not None and self.T_max < 1:
+            raise ConfigError(f"T_max must be >= 1 or null, got {self.T_max}")
+        if not 0.0 <= self.label_smooth < 1.0:
+            raise ConfigError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
+
+    @property
+    def total_epochs(self) -> int:
+        """Warm-up epochs come before ``epochs`` schedule epochs, as in the original."""
+        return self.epochs + self.warmup
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Settings shared by the weight-sharing searches: the space, the supernet and the α optimiser."""
+
+    space: str = "nas-bench-201"
+    max_nodes: int = 4
+    channel: int = 16
+    num_cells: int = 5
+    track_running_stats: bool = False
+    arch_LR: float = 3e-4
+    arch_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    arch_decay: float = 1e-3
+    gradient_clip: float = 5.0
+
+    def __post_init__(self) -> None:
+        if len(self.arch_betas) != 2:
+            raise ConfigError(f"arch_betas must hold two numbers, got {self.arch_betas}")
+
+
+def _choice(obj: Any, key: str, allowed: tuple[str, ...]) -> None:
+    value = getattr(obj, key)
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is not supported; expected one of {', '.join(allowed)}")
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any) -> Any:
+    """Return ``value`` as type ``tp`` or raise TypeError; ints are accepted where floats are."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(value, arg)
+            except TypeError:
+                continue
+        raise TypeError
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError
+        (item,) = typing.get_args(tp)
+        return [_coerce(v, item) for v in value]
+    if tp is type(None):
+        if value is None:
+            return None
+        raise TypeError
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise TypeError
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise TypeError
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise TypeError
+    if tp is Any:
+        return value
+    raise TypeError
+
+
+def config_from_dict(cls: type[C], data: Mapping[str, Any], source: str = "<dict>") -> C:
+    """Build the dataclass ``cls`` from ``data``, checking keys and types; ``source`` names the origin in errors."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a JSON object for {cls.__name__}, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r} for {cls.__name__}; expected keys: {', '.join(fields)}"
+        )
+    kwargs = {}
+    for name, f in fields.items():
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{source}: missing required key {name!r} ({_type_name(hints[name])})")
+            continue
+        try:
+            kwargs[name] = _coerce(data[name], hints[name])
+        except TypeError:
+            raise ConfigError(
+                f"{source}: key {name!r} expected {_type_name(hints[name])}, got {data[name]!r}"
+            ) from None
+    try:
+        return cls(**kwargs)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file, turning a missing file or a syntax error into a one-line ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}; check the path") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{path}: invalid JSON at line {error.lineno} column {error.colno} ({error.msg})"
+        ) from None
+
+
+def load_config(cls: type[C], source: str | os.PathLike | Mapping[str, Any], **overrides: Any) -> C:
+    """Load ``cls`` from a JSON path or a dict; keyword ``overrides`` replace keys (None values are ignored)."""
+    if isinstance(source, Mapping):
+        data, origin = dict(source), "<dict>"
+    else:
+        data, origin = read_json(source), str(source)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{origin}: expected a JSON object, got {type(data).__name__}")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return config_from_dict(cls, data, origin)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """The plain-JSON form of a config dataclass."""
+    return dataclasses.asdict(config)
+
+
+# ---------------------------------------------------------------- the original ``.config`` format
+
+_LEGACY_TYPES = ("str", "int", "bool", "float", "none")
+
+
+def _legacy_scalar(kind: str, value: Any, where: str) -> Any:
+    try:
+        if kind == "str":
+            return str(value)
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            return bool(int(value))
+        if str(value).lower() == "none":  # kind == "none"
+            return None
+        raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: value {value!r} cannot be read as {kind}") from None
+
+
+def read_legacy_config(path: str | os.PathLike, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read an original typed ``.config`` file (``{"key": [type, value]}``) into a plain dict.
+
+    ``extra`` keys override the file's, as in the original loader.
+    """
+    raw = read_json(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a JSON object of [type, value] pairs")
+    result: dict[str, Any] = {}
+    for key, entry in raw.items():
+        where = f"{path}: key {key!r}"
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] in _LEGACY_TYPES):
+            raise ConfigError(
+                f"{where}: expected a [type, value] pair with type one of {', '.join(_LEGACY_TYPES)}, got {entry!r}"
+            )
+        kind, value = entry
+        if isinstance(value, list):
+            result[key] = [_legacy_scalar(kind, v, where) for v in value]
+        else:
+            result[key] = _legacy_scalar(kind, value, where)
+    result.update(extra or {})
+    return result
+
+
+def load_any_config(cls: type[C], path: str | os.PathLike, **overrides: Any) -> C:
+    """Load ``cls`` from a JSON file, or from an original ``.config`` file (by its extension)."""
+    if str(path).endswith(".config"):
+        data = read_legacy_config(path)
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return config_from_dict(cls, data, str(path))
+    return load_config(cls, path, **overrides)
+
+
+def write_json(data: Any, path: str | os.PathLike) -> None:
+    """Write ``data`` as indented JSON atomically (temporary file + rename)."""
+    from .utils import atomic_write_text
+
+    atomic_write_text(Path(path), json.dumps(data, indent=2, sort_keys=False) + "\n")

@@ -1,0 +1,7 @@
+"""The shared training engine: optimisers, schedules, losses, loops, checkpoints, runs, FLOPs."""
+from .checkpoint import load_checkpoint, save_checkpoint
+from .flops import count_flops, count_parameters, get_model_infos
+from .losses import LabelSmoothingCrossEntropy, build_criterion
+from .meters import AverageMeter, correct_topk, obtain_accuracy
+from .optim import LRScheduler, build_optim_scheduler, build_optimizer, drop_path_schedule, scheduled_lr
+from .seed import get_rng_state, resolve_seed, seed_everything, set_rng_state

@@ -1,0 +1,25 @@
+"""User-facing errors: each carries one sentence saying what was wrong, what was expected and how to fix it."""
+from __future__ import annotations
+
+
+class AutoDLError(ValueError):
+    """Base class of every error caused by bad input; the CLI prints it as one line and exits 2."""
+
+
+class ConfigError(AutoDLError):
+    """A config file or dict is malformed (unknown key, wrong type, missing value)."""
+
+
+class RegistryError(AutoDLError, KeyError):
+    """A name was looked up in a registry that does not hold it."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataError(AutoDLError):
+    """A dataset or data file is missing, incomplete or corrupt."""
+
+
+class CheckpointError(AutoDLError):
+    """A checkpoint or run directory cannot be used."""

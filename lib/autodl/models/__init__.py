@@ -1,0 +1,8 @@
+"""Every nn.Module of the library, built by name with :func:`create_model`.
+
+Each sub-module below registers its builders when imported.
+"""
+from .registry import MODELS, create_model, register_model, resolve_model_config
+from . import simple  # noqa: F401
+
+__all__ = ["MODELS", "create_model", "register_model", "resolve_model_config"]

@@ -1,0 +1,47 @@
+"""Name -> object registries: ops, models, datasets, algorithms and benchmark back-ends register here."""
+from __future__ import annotations
+
+from typing import Callable, Generic, Iterator, TypeVar
+
+from .errors import RegistryError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A mapping from unique names to objects, with errors that list the valid names."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str, obj: T | None = None):
+        """Register ``obj`` under ``name``; without ``obj`` it returns a decorator."""
+
+        def add(item: T) -> T:
+            if name in self._items:
+                raise RegistryError(f"{self.kind} {name!r} is already registered; pick another name")
+            self._items[name] = item
+            return item
+
+        return add(obj) if obj is not None else add
+
+    def get(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise RegistryError(
+                f"unknown {self.kind} {name!r}; expected one of: {', '.join(sorted(self._items))}"
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._items)

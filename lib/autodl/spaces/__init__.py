@@ -1,0 +1,1 @@
+"""Search spaces: op sets, architecture encodings, enumeration and indexing."""

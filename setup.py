@@ -1,0 +1,4 @@
+"""Installs the ``autodl`` package from ``lib/``; metadata lives in pyproject.toml."""
+from setuptools import setup
+
+setup()
