@@ -4,6 +4,7 @@ Each sub-module below registers its builders when imported.
 """
 from .registry import MODELS, create_model, register_model, resolve_model_config
 from . import simple  # noqa: F401
+from . import nb201  # noqa: F401
 from . import nasnet  # noqa: F401
 
 __all__ = ["MODELS", "create_model", "register_model", "resolve_model_config"]
