@@ -1,0 +1,49 @@
+"""Write a class-balanced train/valid split of a training set (as used by TAS) to a JSON file."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from autodl.cli import ArgumentParser, positive_float, run_main
+from autodl.data import get_datasets
+from autodl.errors import DataError
+from autodl.data.splits import class_balanced_split
+from autodl.utils import atomic_write_text
+
+PREPARE_DATASETS = ("cifar10", "cifar100", "imagenet-1k", "digits")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(description="Split a training set class by class into train/valid index lists.")
+    parser.add_argument("--name", required=True, choices=PREPARE_DATASETS, help="dataset to split")
+    parser.add_argument("--root", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    parser.add_argument("--save", required=True, help="output JSON file {train, valid, class2numTrain, class2numValid}")
+    parser.add_argument("--ratio", type=positive_float, default=0.5, help="share of each class that goes to train")
+    parser.add_argument("--seed", type=int, default=111, help="seed of the per-class shuffles")
+    return parser
+
+
+def training_labels(name: str, root: str | None) -> np.ndarray:
+    """The labels of ``name``'s training set, read without decoding images."""
+    train = get_datasets(name, root).train
+    labels = getattr(train, "targets", None)
+    if labels is None:
+        labels = getattr(train, "labels", None)
+    if labels is None:
+        raise DataError(f"the {name} training set exposes no labels or targets; it cannot be split by class")
+    return np.asarray(labels)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    labels = training_labels(args.name, args.root)
+    split = class_balanced_split(labels, args.ratio, args.seed)
+    atomic_write_text(args.save, json.dumps(split) + "\n")
+    print(f"{args.name}: {len(split['train'])} train / {len(split['valid'])} valid images over "
+          f"{len(split['class2numTrain'])} classes (ratio {args.ratio}, seed {args.seed}) -> {args.save}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
