@@ -1,0 +1,97 @@
+"""The run directory: ``config.json``, ``log.txt``, ``metrics.jsonl`` and ``checkpoint/``.
+
+A run restarted on the same directory resumes from ``checkpoint/last.pth``; it refuses to resume
+under a different config, since the result would belong to neither.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import CheckpointError
+from ..utils import atomic_write_text, time_string
+
+
+def environment_info() -> dict[str, Any]:
+    """Versions and devices, logged at the top of every run."""
+    import torchvision
+
+    info = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": np.__version__,
+        "cuda_available": torch.cuda.is_available(),
+        "cuda_devices": torch.cuda.device_count(),
+        "cudnn": torch.backends.cudnn.version() if torch.cuda.is_available() else None,
+        "threads": torch.get_num_threads(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+class RunDir:
+    """Files of one run; only the main process (rank 0) writes."""
+
+    def __init__(self, path: str | os.PathLike, is_main: bool = True, echo: bool = True) -> None:
+        self.path = Path(path)
+        self.is_main, self.echo = is_main, echo
+        self.config_path = self.path / "config.json"
+        self.log_path = self.path / "log.txt"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self.checkpoint_dir = self.path / "checkpoint"
+        self.last_checkpoint = self.checkpoint_dir / "last.pth"
+        self.best_checkpoint = self.checkpoint_dir / "best.pth"
+
+    def prepare(self, config: dict[str, Any]) -> None:
+        """Create the directory and write ``config.json``; an existing one must hold the same config."""
+        if self.config_path.is_file():
+            try:
+                previous = json.loads(self.config_path.read_text())
+            except json.JSONDecodeError:
+                raise CheckpointError(f"{self.config_path} is corrupt; delete the run directory or use another") from None
+            if previous != json.loads(json.dumps(config)):
+                changed = sorted(k for k in set(previous) | set(config) if previous.get(k) != config.get(k))
+                raise CheckpointError(
+                    f"run directory {self.path} holds a run with a different config (differs in: "
+                    f"{', '.join(changed)}); use the same settings to resume or a new --save-dir"
+                )
+        if self.is_main:
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.config_path, json.dumps(config, indent=2) + "\n")
+
+    def log(self, message: str) -> None:
+        line = f"{time_string()} {message}"
+        if not self.is_main:
+            return
+        if self.echo:
+            print(line, flush=True)
+        with open(self.log_path, "a") as handle:
+            handle.write(line + "\n")
+
+    def log_environment(self) -> None:
+        self.log("environment " + json.dumps(environment_info(), sort_keys=True))
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        if self.is_main:
+            with open(self.metrics_path, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    def write_metrics(self, history: list[dict[str, Any]]) -> None:
+        """Rewrite ``metrics.jsonl`` from a checkpoint's history (drops epochs a crash left behind)."""
+        if self.is_main:
+            atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in history))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.is_file():
+            return []
+        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]

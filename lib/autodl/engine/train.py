@@ -1,0 +1,118 @@
+"""Train a classifier from a model config, an optimiser recipe and a dataset name; evaluate a checkpoint.
+
+These are the library calls behind ``exps/basic-main.py`` and ``exps/basic-eval.py``.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from ..config import OptimConfig, config_to_dict
+from ..data import get_datasets
+from ..data.loader import make_loader
+from ..errors import CheckpointError
+from ..models import create_model, resolve_model_config
+from .checkpoint import load_checkpoint
+from .classification import ClassifierTask, evaluate
+from .device import Precision, prepare_model, resolve_device
+from .distributed import cleanup, init_distributed, local_device
+from .flops import get_model_infos
+from .losses import build_criterion
+from .rundir import RunDir
+from .seed import resolve_seed, seed_everything
+from .trainer import Trainer
+
+
+def _previous_seed(save_dir: Path) -> int | None:
+    config = save_dir / "config.json"
+    if config.is_file():
+        return json.loads(config.read_text()).get("seed")
+    return None
+
+
+def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_config: OptimConfig,
+                     dataset: str, save_dir: str | os.PathLike, *, data_path: str | None = None,
+                     seed: int = -1, batch_size: int | None = None, test_batch_size: int | None = None,
+                     workers: int = 0, cutout: int = 0, eval_frequency: int = 1, device: str = "auto",
+                     amp: bool = True, deterministic: bool = False, progress: bool | None = None,
+                     init_model: str | None = None, echo: bool = True) -> list[dict[str, Any]]:
+    """Train ``model_config`` on ``dataset`` with ``optim_config``, writing a run directory at ``save_dir``.
+
+    Re-running with the same ``save_dir`` and settings resumes exactly where the last run stopped.
+    Returns the per-epoch metrics.
+    """
+    save_dir = Path(save_dir)
+    if seed < 0:
+        seed = _previous_seed(save_dir) or resolve_seed(seed)
+    torch_device = resolve_device(device)
+    dist_info = init_distributed(torch_device)
+    torch_device = local_device(torch_device, dist_info)
+    seed_everything(seed, deterministic)
+
+    data = get_datasets(dataset, data_path, cutout=cutout)
+    model_dict = resolve_model_config(model_config, num_classes=data.num_classes)
+    model_dict.pop("_origin")
+    batch_size = batch_size or optim_config.batch_size or 256
+    test_batch_size = test_batch_size or optim_config.test_batch_size or batch_size
+    settings = {"model": model_dict, "optim": config_to_dict(optim_config), "dataset": dataset,
+                "cutout": cutout, "batch_size": batch_size, "test_batch_size": test_batch_size,
+                "seed": seed, "eval_frequency": eval_frequency, "init_model": init_model,
+                "world_size": dist_info.world_size}
+    run = RunDir(save_dir, is_main=dist_info.is_main, echo=echo)
+    run.prepare(settings)
+    run.log_environment()
+    run.log(f"device={torch_device} amp={amp and torch_device.type == 'cuda'} settings=" + json.dumps(settings))
+
+    model = create_model(model_dict)
+    flops, params = get_model_infos(model, data.input_shape)
+    run.log(f"model {model_dict['name']}: {flops:.4f} MFLOPs, {params:.6f} M parameters")
+    if init_model:
+        model.load_state_dict(load_checkpoint(init_model)["task"]["model"])
+        run.log(f"initialised the weights from {init_model}")
+    model = prepare_model(model, torch_device)
+
+    shard = dict(world_size=dist_info.world_size, rank=dist_info.rank, seed=seed)
+    train_loader = make_loader(data.train, batch_size, shuffle=True, workers=workers, **shard)
+    test_loader = make_loader(data.test, test_batch_size, shuffle=False, workers=workers)
+    task = ClassifierTask(model, optim_config, train_loader, {"test": test_loader}, torch_device,
+                          amp=amp, dist_info=dist_info, eval_frequency=eval_frequency)
+    try:
+        history = Trainer(task, optim_config.total_epochs, run, progress=progress, score_key="test_top1").fit()
+    finally:
+        cleanup()
+    final = history[-1] if history else {}
+    run.log(f"finished: test_top1={final.get('test_top1', float('nan')):.2f} "
+            f"best={max((h.get('test_top1', float('-inf')) for h in history), default=float('nan')):.2f}")
+    return history
+
+
+def run_dir_of(checkpoint: str | os.PathLike) -> Path:
+    """The run directory holding ``checkpoint`` (``<run>/checkpoint/*.pth``)."""
+    return Path(checkpoint).resolve().parent.parent
+
+
+def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = None,
+                        data_path: str | None = None, batch_size: int = 256, workers: int = 0,
+                        device: str = "auto") -> dict[str, Any]:
+    """Rebuild the model of a run from its ``config.json``, load ``checkpoint`` and evaluate on the test set."""
+    config_path = run_dir_of(checkpoint) / "config.json"
+    if not config_path.is_file():
+        raise CheckpointError(f"{config_path} not found; a checkpoint must stay inside its run directory "
+                              "(<run>/checkpoint/last.pth) so that its config can be read")
+    settings = json.loads(config_path.read_text())
+    state = load_checkpoint(checkpoint)
+    torch_device = resolve_device(device)
+    dataset = dataset or settings["dataset"]
+    data = get_datasets(dataset, data_path)
+    model = create_model(settings["model"])
+    model.load_state_dict(state["task"]["model"])
+    model = prepare_model(model, torch_device)
+    criterion = build_criterion(OptimConfig(**settings["optim"]))
+    loader = make_loader(data.test, batch_size, shuffle=False, workers=workers)
+    result = evaluate(model, loader, criterion, torch_device, Precision(torch_device, True))
+    return {"checkpoint": str(checkpoint), "dataset": dataset, "epoch": state["epoch"],
+            **{f"test_{k}": v for k, v in result.items()}}

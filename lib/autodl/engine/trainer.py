@@ -1,0 +1,127 @@
+"""The one training loop.  A :class:`Task` says what a step and an epoch's end do; the
+:class:`Trainer` owns epochs, progress, metrics, checkpoints and exact resume.
+
+Classification, knowledge distillation and every weight-sharing search are tasks on this loop.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from abc import ABC, abstractmethod
+from typing import Any, Iterable
+
+import torch
+from tqdm import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .distributed import all_reduce_sum
+from .rundir import RunDir
+from .seed import get_rng_state, set_rng_state
+
+
+class Task(ABC):
+    """What the Trainer trains.
+
+    ``train_step`` returns per-batch **sums** (for example ``loss * n`` and the number of correct
+    top-1 predictions times 100) together with ``"n"``, the batch size; the Trainer divides by the
+    epoch's total ``n``.  Values may be tensors: they are only synchronised once per epoch.
+    """
+
+    train_loader: Iterable
+
+    def start_epoch(self, epoch: int, total_epochs: int) -> None:
+        """Called before the first step of ``epoch``."""
+
+    @abstractmethod
+    def train_step(self, batch: Any, epoch: int, fraction: float) -> dict[str, Any]:
+        """One optimisation step on ``batch`` at ``epoch + fraction``; returns per-batch sums and ``n``."""
+
+    def end_epoch(self, epoch: int, total_epochs: int) -> dict[str, float]:
+        """Evaluation or other epoch-end work; returns metrics to record."""
+        return {}
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint must hold to resume exactly (models, optimisers, schedules)."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+class Trainer:
+    """Runs ``task`` for ``epochs`` epochs, resuming from ``run``'s last checkpoint when there is one.
+
+    ``score_key`` names the metric whose maximum selects ``checkpoint/best.pth``.
+    """
+
+    def __init__(self, task: Task, epochs: int, run: RunDir | None = None, progress: bool | None = None,
+                 score_key: str | None = None) -> None:
+        self.task, self.epochs, self.run = task, epochs, run
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.score_key = score_key
+        self.history: list[dict[str, Any]] = []
+        self.best = -math.inf
+
+    def _log(self, message: str) -> None:
+        if self.run is not None:
+            self.run.log(message)
+
+    def _resume(self) -> int:
+        if self.run is None or not self.run.last_checkpoint.is_file():
+            return 0
+        state = load_checkpoint(self.run.last_checkpoint)
+        self.task.load_state_dict(state["task"])
+        set_rng_state(state["rng"])
+        self.history, self.best = list(state["history"]), state["best"]
+        self.run.write_metrics(self.history)
+        self._log(f"resumed from {self.run.last_checkpoint} at epoch {state['epoch']}/{self.epochs}")
+        return state["epoch"]
+
+    def _train_epoch(self, epoch: int) -> dict[str, float]:
+        loader = self.task.train_loader
+        steps = len(loader)
+        sums: dict[str, Any] = {}
+        bar = tqdm(loader, total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False,
+                   disable=not self.progress, dynamic_ncols=True)
+        for step, batch in enumerate(bar):
+            for key, value in self.task.train_step(batch, epoch, step / steps).items():
+                sums[key] = sums[key] + value if key in sums else value
+        keys = sorted(sums)
+        totals = all_reduce_sum(torch.tensor([float(sums[k]) for k in keys], dtype=torch.float64))
+        totals = dict(zip(keys, totals.tolist()))
+        count = totals.pop("n", 0) or 1
+        return {f"train_{key}": value / count for key, value in totals.items()}
+
+    def fit(self) -> list[dict[str, Any]]:
+        """Train the remaining epochs; returns the per-epoch metrics history."""
+        start = self._resume()
+        for epoch in range(start, self.epochs):
+            began = time.perf_counter()
+            self.task.start_epoch(epoch, self.epochs)
+            record: dict[str, Any] = {"epoch": epoch}
+            record.update(self._train_epoch(epoch))
+            record.update(self.task.end_epoch(epoch, self.epochs))
+            record["epoch_time_s"] = time.perf_counter() - began
+            self.history.append(record)
+            if self.run is not None:
+                self._checkpoint(epoch, record)
+            self._log(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+        return self.history
+
+    def _checkpoint(self, epoch: int, record: dict[str, Any]) -> None:
+        score = record.get(self.score_key) if self.score_key else None
+        improved = score is not None and score > self.best
+        if improved:
+            self.best = score
+        self.run.append_metrics(record)
+        if not self.run.is_main:
+            return
+        task_state = self.task.state_dict()
+        state = {"epoch": epoch + 1, "task": task_state, "rng": get_rng_state(),
+                 "history": self.history, "best": self.best}
+        save_checkpoint(state, self.run.last_checkpoint)
+        if improved:
+            save_checkpoint({"epoch": epoch + 1, "task": task_state, "metrics": record},
+                            self.run.best_checkpoint)
