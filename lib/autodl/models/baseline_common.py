@@ -1,0 +1,45 @@
+"""Pieces shared by the baseline classifiers: weight initialisation and the classifier head."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+
+def init_baseline_weights(model: nn.Module) -> None:
+    """He-normal (fan-out) convolutions, unit-scale zero-shift BN, small-normal linear layers."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, 0.0, 0.01)
+            nn.init.zeros_(module.bias)
+
+
+def check_num_classes(num_classes: int, model: str) -> None:
+    """Reject a non-positive class count with a one-line ConfigError."""
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+        raise ConfigError(
+            f"{model}: num_classes must be a positive integer, got {num_classes!r}; "
+            "pass num_classes=K for a K-class dataset"
+        )
+
+
+class PooledClassifier(nn.Module):
+    """Global average pooling, optional dropout and a linear layer; returns ``(features, logits)``."""
+
+    def __init__(self, in_features: int, num_classes: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.classifier = nn.Linear(in_features, num_classes)
+
+    def forward(self, maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = torch.flatten(self.pool(maps), 1)
+        return features, self.classifier(self.dropout(features))
