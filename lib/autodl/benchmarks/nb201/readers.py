@@ -1,0 +1,163 @@
+"""Safe readers for the official NAS-Bench-201 and NATS-Bench (topology) files.
+
+Nothing read here can run code: ``.pth`` files go through ``torch.load(weights_only=True)`` and the
+NATS ``.pickle.pbz2`` files through a restricted unpickler that admits only plain containers,
+numbers, strings and NumPy scalars.  Every reader returns the official record layout (spec 4.5)
+with the two training recipes keyed ``'12'`` and ``'200'``.
+"""
+from __future__ import annotations
+
+import bz2
+import copy
+import os
+import pickle
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+import torch
+
+from ...data.safe_pickle import NUMPY_ARRAY_GLOBALS, safe_load
+from ...errors import DataError
+from .common import HP_ALIASES, BenchmarkError
+
+NATS_META = "meta.pickle.pbz2"
+NATS_SUFFIX = ".pickle.pbz2"
+_REQUIRED_KEYS = ("meta_archs", "arch2infos", "evaluated_indexes")
+
+_PICKLE_GLOBALS = {**NUMPY_ARRAY_GLOBALS, ("collections", "OrderedDict"): OrderedDict}
+
+
+def _torch_safe_globals() -> list[Any]:
+    """NumPy scalars and dtypes (plain numbers) that official files may hold, for torch's weights-only loader."""
+    scalar = np.float64(0).__reduce__()[0]
+    dtype_classes = [type(np.dtype(name)) for name in ("float64", "float32", "int64", "int32", "bool")]
+    names = [(scalar, f"{package}.multiarray.scalar") for package in ("numpy.core", "numpy._core")]
+    return [*names, np.dtype, *dtype_classes]
+
+
+def load_torch_file(path: str | os.PathLike) -> Any:
+    """Load a ``.pth`` file of plain data with ``weights_only=True``; anything executable is refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkError(f"benchmark file {path} does not exist; check the path or download it again")
+    try:
+        with torch.serialization.safe_globals(_torch_safe_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = str(error).strip().splitlines()[-1][:200]
+        raise BenchmarkError(
+            f"{path} holds objects that are not plain data ({reason}); it was refused because loading it could "
+            "run code, so use an official NAS-Bench-201 file"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as error:
+        raise BenchmarkError(
+            f"{path} is not a readable torch file ({type(error).__name__}); it is truncated or corrupt, download it again"
+        ) from None
+
+
+def load_bz2_pickle(path: str | os.PathLike) -> Any:
+    """Load a bz2-compressed pickle (NATS-Bench ``.pickle.pbz2``) admitting only plain data."""
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkError(f"benchmark file {path} does not exist; check the path or extract the archive again")
+    try:
+        with bz2.open(path, "rb") as handle:
+            return safe_load(handle, allowed=_PICKLE_GLOBALS, encoding="latin1")
+    except DataError as error:
+        message = str(error)
+        raise BenchmarkError(str(path) + message[len("the pickle"):] if message.startswith("the pickle") else message) from None
+    except (OSError, EOFError) as error:
+        raise BenchmarkError(
+            f"{path} is not a readable bz2 pickle ({error}); it is truncated or corrupt, download it again"
+        ) from None
+
+
+def load_file(path: str | os.PathLike) -> Any:
+    """Load a ``.pth`` or ``.pbz2`` file by its extension."""
+    return load_bz2_pickle(path) if str(path).endswith((".pbz2", ".bz2")) else load_torch_file(path)
+
+
+def normalize_record(record: Any, where: str) -> dict[str, dict]:
+    """``{'less': state, 'full': state}`` or ``{'12': state, '200': state}`` -> ``{'12': state, '200': state}``."""
+    if not isinstance(record, Mapping) or not record:
+        raise BenchmarkError(f"{where} is not a per-architecture record; expected a dict of ArchResults states keyed by hp")
+    result = {}
+    for key, state in record.items():
+        hp = HP_ALIASES.get(str(key), str(key))
+        if not isinstance(state, Mapping) or "all_results" not in state or "dataset_seed" not in state:
+            raise BenchmarkError(
+                f"{where} entry {key!r} is not an ArchResults state; expected keys all_results and dataset_seed"
+            )
+        result[hp] = state
+    return dict(sorted(result.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0))
+
+
+def _check_benchmark_dict(data: Any, where: str) -> None:
+    if not isinstance(data, Mapping):
+        raise BenchmarkError(f"{where} is not a NAS-Bench-201 benchmark; expected a dict with keys {', '.join(_REQUIRED_KEYS)}")
+    missing = [key for key in _REQUIRED_KEYS if key not in data]
+    if missing:
+        raise BenchmarkError(
+            f"{where} is not a NAS-Bench-201 benchmark: it lacks {', '.join(missing)}; "
+            f"expected a dict with keys {', '.join(_REQUIRED_KEYS)}"
+        )
+
+
+class BenchmarkSource:
+    """The content of an official benchmark (file, dict or NATS archive folder), record by record.
+
+    ``records()`` yields ``(index, {'12': ArchResults-state, '200': ...})`` in index order; with
+    ``consume=True`` each record is dropped from memory once yielded, which lets the converter stream.
+    """
+
+    def __init__(self, meta_archs: list[str], evaluated: list[int], filename: str,
+                 arch2infos: dict | None = None, archive_dir: Path | None = None) -> None:
+        self.meta_archs, self.evaluated, self.filename = meta_archs, evaluated, filename
+        self._arch2infos, self._archive_dir = arch2infos, archive_dir
+
+    @classmethod
+    def from_dict(cls, data: Mapping, filename: str = "dict", copy_data: bool = True) -> "BenchmarkSource":
+        """Wrap an already-loaded official dict (copied unless ``copy_data`` is False)."""
+        _check_benchmark_dict(data, filename)
+        arch2infos = copy.deepcopy(dict(data["arch2infos"])) if copy_data else dict(data["arch2infos"])
+        evaluated = sorted(int(index) for index in data["evaluated_indexes"])
+        return cls(list(data["meta_archs"]), evaluated, filename, arch2infos=arch2infos)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "BenchmarkSource":
+        """Open an official ``.pth``, a NATS single-file ``.pickle.pbz2`` or a NATS ``-simple`` folder."""
+        path = Path(path)
+        if path.is_dir():
+            meta_path = path / NATS_META
+            if not meta_path.is_file():
+                raise BenchmarkError(
+                    f"folder {path} has no {NATS_META}; expected a NATS-Bench archive folder such as "
+                    "NATS-tss-v1_0-3ffb9-simple (extract the .tar again) or an official .pth file"
+                )
+            meta = load_bz2_pickle(meta_path)
+            if not isinstance(meta, Mapping) or "meta_archs" not in meta:
+                raise BenchmarkError(f"{meta_path} lacks meta_archs; expected the meta file of a NATS-Bench archive")
+            indexes = sorted(int(name.name.split(".")[0]) for name in path.glob("*" + NATS_SUFFIX)
+                             if name.name.split(".")[0].isdigit())
+            return cls(list(meta["meta_archs"]), indexes, path.name, archive_dir=path)
+        data = load_file(path)
+        _check_benchmark_dict(data, str(path))
+        return cls.from_dict(data, path.name, copy_data=False)
+
+    def records(self, consume: bool = False) -> Iterator[tuple[int, dict[str, dict]]]:
+        """Yield ``(index, {hp: state})`` for every architecture that has a record, in index order."""
+        if self._archive_dir is not None:
+            for index in self.evaluated:
+                record = load_bz2_pickle(self._archive_dir / f"{index:06d}{NATS_SUFFIX}")
+                yield index, normalize_record(record, f"record {index} of {self.filename}")
+            return
+        for key in sorted(self._arch2infos, key=int):
+            record = self._arch2infos.pop(key) if consume else self._arch2infos[key]
+            yield int(key), normalize_record(record, f"record {key} of {self.filename}")
+
+
+def load_archive_record(path: str | os.PathLike) -> dict[str, dict]:
+    """Read one per-architecture file: ``<index:06d>-FULL.pth`` (official) or ``<index:06d>.pickle.pbz2`` (NATS)."""
+    return normalize_record(load_file(path), str(path))

@@ -1,0 +1,423 @@
+"""Our columnar NAS-Bench-201 store: a folder of ``.npy`` arrays plus ``index.json``, memory-mapped on open.
+
+Layout (``A`` architectures, ``S`` seed slots, ``E`` epochs; one sub-folder ``hp<hp>/<dataset>/``)::
+
+    index.json      format, version, source file, meta_archs, per hp: epochs, seed slots, datasets
+                    and their evaluation sets (the column order of the arrays below)
+    evaluated.npy   bool  [A]
+    seeds.npy       int64 [A, S]        the run seeds in ascending order, -1 = no run
+    epochs.npy      int32 [A, S]        epochs of each run
+    final.npy       f64   [M, A, S]     last-epoch metrics (FINAL_COLUMNS), exact float64
+    cost.npy        f64   [K, A, S]     flops, params, latency, T-train@epoch/total, T-<set>@epoch/total
+    curves.npy      f32   [A, S, E, C]  per-epoch curves (CURVE_COLUMNS); float64 on request
+    config.npy      int32 [A, 3]        channel, num_cells, class_num
+
+Missing values are NaN.  The last-epoch and cost arrays hold exactly the numbers the official
+formulas give (they are computed with them while converting); per-epoch curves are float32 by
+default (relative error below 1e-7) to keep the store about a third of the official file's size.
+Files are written next to their final place and renamed, so a store is never half-written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .common import BenchmarkError, check_choice
+from .readers import BenchmarkSource
+from .records import ResultsCount
+
+STORE_FORMAT = "autodl-nb201-store"
+STORE_VERSION = 1
+INDEX_FILE = "index.json"
+TRAIN_CURVES = ("train-loss", "train-accuracy", "train-accuracy5", "train-time")
+SET_CURVES = ("loss", "accuracy", "time")
+TRAIN_FINAL = ("train-loss", "train-accuracy", "train-accuracy5", "train-cur_time", "train-all_time")
+SET_FINAL = ("loss", "accuracy", "cur_time", "all_time")
+CURVE_DTYPES = ("float32", "float64")
+
+
+def curve_columns(eval_sets: Iterable[str]) -> list[str]:
+    """Column names of ``curves.npy`` for a dataset with these evaluation sets."""
+    return list(TRAIN_CURVES) + [f"{name}-{field}" for name in eval_sets for field in SET_CURVES]
+
+
+def final_columns(eval_sets: Iterable[str]) -> list[str]:
+    """Row names of ``final.npy``: train and per-set loss, accuracy, that epoch's time and the accumulated time."""
+    return list(TRAIN_FINAL) + [f"{name}-{field}" for name in eval_sets for field in SET_FINAL]
+
+
+def cost_columns(eval_sets: Iterable[str]) -> list[str]:
+    """Row names of ``cost.npy``, the keys of the official ``get_cost_info`` (after flops, params, latency)."""
+    times = ["T-train@epoch", "T-train@total"] + [f"T-{name}@{kind}" for name in eval_sets for kind in ("epoch", "total")]
+    return ["flops", "params", "latency"] + times
+
+
+@lru_cache(maxsize=256)
+def _epoch_keys(name: str, epochs: int) -> tuple[str, ...]:
+    return tuple(f"{name}@{epoch}" for epoch in range(epochs))
+
+
+def _series(values: Any, keys: Iterable[Any]) -> list[Any]:
+    if not isinstance(values, dict):
+        return [None for _ in keys]
+    return [values.get(key) for key in keys]
+
+
+def _number(value: Any) -> float:
+    return np.nan if value is None else float(value)
+
+
+# ----------------------------------------------------------------------------------------------- layout
+def scan_layout(source: BenchmarkSource) -> dict[str, dict]:
+    """Epochs, seed slots, datasets and evaluation sets of every hp in ``source`` (one pass, no copies)."""
+    layout: dict[str, dict] = {}
+    for _, record in source.records():
+        for hp, state in record.items():
+            entry = layout.setdefault(hp, {"epochs": 0, "seed_slots": 0, "datasets": {}})
+            for dataset, seeds in state["dataset_seed"].items():
+                entry["seed_slots"] = max(entry["seed_slots"], len(seeds))
+                sets = entry["datasets"].setdefault(dataset, {"eval_sets": []})["eval_sets"]
+                for seed in seeds:
+                    run = state["all_results"][(dataset, seed)]
+                    entry["epochs"] = max(entry["epochs"], int(run["epochs"]))
+                    sets.extend(name for name in run.get("eval_names", []) if name not in sets)
+    if not layout:
+        raise BenchmarkError(f"{source.filename} holds no evaluated architecture; expected at least one record")
+    return dict(sorted(layout.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0))
+
+
+@dataclass
+class _Block:
+    """The arrays of one (architecture, hp, dataset)."""
+
+    seeds: np.ndarray
+    epochs: np.ndarray
+    final: np.ndarray
+    cost: np.ndarray
+    curves: np.ndarray
+    config: np.ndarray
+
+
+def _run_block(block: _Block, slot: int, run_state: dict, eval_sets: list[str]) -> None:
+    run = ResultsCount.create_from_state_dict(run_state)
+    epochs = int(run.epochs)
+    last = epochs - 1
+    block.seeds[slot], block.epochs[slot] = int(run.seed), epochs
+    steps = range(epochs)
+    curves = [_series(run.train_losses, steps), _series(run.train_acc1es, steps),
+              _series(run.train_acc5es, steps), _series(run.train_times, steps)]
+    train = run.get_train(last)
+    accuracy5 = run.train_acc5es.get(last) if isinstance(run.train_acc5es, dict) else None
+    final = [train["loss"], train["accuracy"], accuracy5, train["cur_time"], train["all_time"]]
+    for name in eval_sets:
+        keys = _epoch_keys(name, epochs)
+        curves += [_series(run.eval_losses, keys), _series(run.eval_acc1es, keys), _series(run.eval_times, keys)]
+        try:
+            info = run.get_eval(name, last)
+            final += [info["loss"], info["accuracy"], info["cur_time"], info["all_time"]]
+        except (BenchmarkError, KeyError, TypeError):
+            final += [None] * len(SET_FINAL)
+    block.curves[slot, :epochs, :] = np.array(curves, dtype=np.float64).T
+    block.final[:, slot] = [_number(value) for value in final]
+    times = run.get_times()
+    cost = [run.flop, run.params, run.get_latency(), times["T-train@epoch"], times["T-train@total"]]
+    cost += [times.get(f"T-{name}@{kind}") for name in eval_sets for kind in ("epoch", "total")]
+    block.cost[:, slot] = [_number(value) for value in cost]
+
+
+def _record_blocks(index: int, record: dict, layout: dict, curve_dtype: str) -> dict[tuple[str, str], _Block]:
+    blocks = {}
+    for hp, state in record.items():
+        entry = layout[hp]
+        slots, epochs = entry["seed_slots"], entry["epochs"]
+        for dataset, seeds in state["dataset_seed"].items():
+            eval_sets = entry["datasets"][dataset]["eval_sets"]
+            block = _Block(np.full(slots, -1, np.int64), np.zeros(slots, np.int32),
+                           np.full((len(final_columns(eval_sets)), slots), np.nan),
+                           np.full((len(cost_columns(eval_sets)), slots), np.nan),
+                           np.full((slots, epochs, len(curve_columns(eval_sets))), np.nan, dtype=curve_dtype),
+                           np.full(3, -1, np.int32))
+            for slot, seed in enumerate(sorted(seeds)):
+                try:
+                    run_state = state["all_results"][(dataset, seed)]
+                    _run_block(block, slot, run_state, eval_sets)
+                except (KeyError, TypeError, ValueError, IndexError) as error:
+                    raise BenchmarkError(
+                        f"record of architecture {index} (hp {hp}, {dataset}, seed {seed}) is malformed "
+                        f"({type(error).__name__}: {error}); expected the official ResultsCount layout"
+                    ) from None
+            first = state["all_results"][(dataset, sorted(seeds)[0])]["arch_config"]
+            block.config[:] = [first["channel"], first["num_cells"], first["class_num"]]
+            blocks[(hp, dataset)] = block
+    return blocks
+
+
+# ------------------------------------------------------------------------------------------- building
+class _Arrays:
+    """Destination of the converted arrays: in memory, or streamed to ``.npy`` files under a folder."""
+
+    def __init__(self, num_archs: int, layout: dict, curve_dtype: str, folder: Path | None) -> None:
+        self.folder, self.curve_dtype, self.num_archs = folder, curve_dtype, num_archs
+        self.small: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        self.curves: dict[tuple[str, str], Any] = {}
+        self.next_row: dict[tuple[str, str], int] = {}
+        self.shapes: dict[tuple[str, str], tuple[int, ...]] = {}
+        for hp, entry in layout.items():
+            slots, epochs = entry["seed_slots"], entry["epochs"]
+            for dataset, info in entry["datasets"].items():
+                sets, key = info["eval_sets"], (hp, dataset)
+                self.small[key] = {
+                    "seeds": np.full((num_archs, slots), -1, np.int64),
+                    "epochs": np.zeros((num_archs, slots), np.int32),
+                    "final": np.full((len(final_columns(sets)), num_archs, slots), np.nan),
+                    "cost": np.full((len(cost_columns(sets)), num_archs, slots), np.nan),
+                    "config": np.full((num_archs, 3), -1, np.int32),
+                }
+                shape = (num_archs, slots, epochs, len(curve_columns(sets)))
+                self.shapes[key], self.next_row[key] = shape, 0
+                if folder is None:
+                    self.curves[key] = np.full(shape, np.nan, dtype=curve_dtype)
+                else:
+                    path = folder / _subdir(hp, dataset) / "curves.npy"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    handle = open(path, "wb")
+                    np.lib.format.write_array_header_1_0(
+                        handle, {"descr": np.dtype(curve_dtype).str, "fortran_order": False, "shape": shape})
+                    self.curves[key] = handle
+
+    def _pad_curves(self, key: tuple[str, str], until: int) -> None:
+        handle, row = self.curves[key], self.next_row[key]
+        if until > row:
+            empty = np.full(self.shapes[key][1:], np.nan, dtype=self.curve_dtype).tobytes()
+            for _ in range(until - row):
+                handle.write(empty)
+            self.next_row[key] = until
+
+    def put(self, index: int, blocks: dict[tuple[str, str], _Block]) -> None:
+        for key, block in blocks.items():
+            if key not in self.small:
+                raise BenchmarkError(f"architecture {index} has results for {key[1]} with hp {key[0]}, which the layout scan did not see")
+            small = self.small[key]
+            small["seeds"][index], small["epochs"][index] = block.seeds, block.epochs
+            small["final"][:, index], small["cost"][:, index] = block.final, block.cost
+            small["config"][index] = block.config
+            if self.folder is None:
+                self.curves[key][index] = block.curves
+            else:
+                self._pad_curves(key, index)
+                self.curves[key].write(np.ascontiguousarray(block.curves).tobytes())
+                self.next_row[key] = index + 1
+
+    def finish(self) -> None:
+        """Pad and close the streamed curve files and write the small arrays."""
+        if self.folder is None:
+            return
+        for key, handle in self.curves.items():
+            self._pad_curves(key, self.num_archs)
+            handle.close()
+            for name, array in self.small[key].items():
+                np.save(self.folder / _subdir(*key) / f"{name}.npy", array)
+
+
+def _subdir(hp: str, dataset: str) -> str:
+    return f"hp{hp}/{dataset}"
+
+
+def _index_document(source: BenchmarkSource, layout: dict, curve_dtype: str) -> dict:
+    return {"format": STORE_FORMAT, "version": STORE_VERSION, "source": source.filename,
+            "curve_dtype": curve_dtype, "num_archs": len(source.meta_archs), "hps": layout,
+            "meta_archs": list(source.meta_archs)}
+
+
+def _fill(source: BenchmarkSource, arrays: _Arrays, layout: dict, curve_dtype: str,
+          progress: Callable[[int], None] | None) -> np.ndarray:
+    num_archs = len(source.meta_archs)
+    for count, (index, record) in enumerate(source.records(consume=True)):
+        if not 0 <= index < num_archs:
+            raise BenchmarkError(f"record index {index} is outside 0..{num_archs - 1}; the file is inconsistent")
+        arrays.put(index, _record_blocks(index, record, layout, curve_dtype))
+        if progress is not None:
+            progress(count + 1)
+    evaluated = np.zeros(num_archs, dtype=bool)
+    listed = np.asarray(source.evaluated, dtype=np.int64)
+    if listed.size and (listed.min() < 0 or listed.max() >= num_archs):
+        raise BenchmarkError(f"evaluated_indexes of {source.filename} leave 0..{num_archs - 1}; the file is inconsistent")
+    evaluated[listed] = True
+    return evaluated
+
+
+def convert(source: BenchmarkSource | str | os.PathLike | dict, out_dir: str | os.PathLike, curve_dtype: str = "float32",
+            overwrite: bool = False, progress: Callable[[int], None] | None = None) -> Path:
+    """Convert an official benchmark (file, dict, NATS folder or :class:`BenchmarkSource`) into a store folder.
+
+    Records are converted one at a time and the per-epoch curves are streamed to disk, so the memory
+    needed is that of the loaded official file plus a few MB.  Returns the store folder.
+    """
+    check_choice("curve dtype", curve_dtype, CURVE_DTYPES)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise BenchmarkError(f"output {out_dir} already exists; remove it or choose another path")
+    if isinstance(source, dict):
+        source = BenchmarkSource.from_dict(source, copy_data=False)
+    elif not isinstance(source, BenchmarkSource):
+        source = BenchmarkSource.open(source)
+    layout = scan_layout(source)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        arrays = _Arrays(len(source.meta_archs), layout, curve_dtype, work)
+        evaluated = _fill(source, arrays, layout, curve_dtype, progress)
+        arrays.finish()
+        np.save(work / "evaluated.npy", evaluated)
+        (work / INDEX_FILE).write_text(json.dumps(_index_document(source, layout, curve_dtype)))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(work, out_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out_dir
+
+
+# -------------------------------------------------------------------------------------------- reading
+class DatasetTable:
+    """The arrays of one (hp, dataset), with the column position of every metric name."""
+
+    def __init__(self, hp: str, dataset: str, info: dict, epochs: int, loader: Callable[[str], np.ndarray]) -> None:
+        self.hp, self.dataset, self.epochs = hp, dataset, epochs
+        self.eval_sets: list[str] = list(info["eval_sets"])
+        self.final_index = {name: i for i, name in enumerate(final_columns(self.eval_sets))}
+        self.cost_names = cost_columns(self.eval_sets)
+        self.curve_index = {name: i for i, name in enumerate(curve_columns(self.eval_sets))}
+        self._loader = loader
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _array(self, name: str) -> np.ndarray:
+        array = self._cache.get(name)
+        if array is None:
+            array = self._cache[name] = self._loader(name)
+        return array
+
+    @property
+    def seeds(self) -> np.ndarray:
+        return self._array("seeds")
+
+    @property
+    def run_epochs(self) -> np.ndarray:
+        return self._array("epochs")
+
+    @property
+    def final(self) -> np.ndarray:
+        return self._array("final")
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self._array("cost")
+
+    @property
+    def curves(self) -> np.ndarray:
+        return self._array("curves")
+
+    @property
+    def config(self) -> np.ndarray:
+        return self._array("config")
+
+    def seed_list(self, index: int) -> list[int]:
+        """The ascending seeds run for architecture ``index`` (empty when it has none here)."""
+        return [seed for seed in self.seeds[index].tolist() if seed >= 0]
+
+
+class Store:
+    """A converted benchmark: memory-mapped arrays (from a folder) or in-memory ones (built from a source)."""
+
+    def __init__(self, index: dict, loader: Callable[[str, str, str], np.ndarray], evaluated: np.ndarray,
+                 location: str) -> None:
+        self.index, self.location = index, location
+        self.meta_archs: list[str] = index["meta_archs"]
+        self.filename: str = index.get("source", location)
+        self.curve_dtype: str = index.get("curve_dtype", "float32")
+        self.evaluated = evaluated
+        self.evaluated_indexes: list[int] = np.flatnonzero(evaluated).tolist()
+        self.hps: list[str] = list(index["hps"])
+        self._tables: dict[tuple[str, str], DatasetTable] = {}
+        for hp, entry in index["hps"].items():
+            for dataset, info in entry["datasets"].items():
+                self._tables[(hp, dataset)] = DatasetTable(
+                    hp, dataset, info, entry["epochs"], lambda name, h=hp, d=dataset: loader(h, d, name))
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike) -> "Store":
+        """Open a store folder written by :func:`convert` (arrays are memory-mapped on first use)."""
+        folder = Path(folder)
+        index_path = folder / INDEX_FILE
+        if not index_path.is_file():
+            raise BenchmarkError(f"{folder} is not a NAS-Bench-201 store (no {INDEX_FILE}); convert the official file with exps/NAS-Bench-201/convert.py")
+        try:
+            index = json.loads(index_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise BenchmarkError(f"{index_path} is not valid JSON ({error}); the store is corrupt, convert again") from None
+        if not isinstance(index, dict) or index.get("format") != STORE_FORMAT or index.get("version") != STORE_VERSION:
+            raise BenchmarkError(
+                f"{index_path} is not a version-{STORE_VERSION} {STORE_FORMAT} index; convert the official file again with this version"
+            )
+
+        def load(hp: str, dataset: str, name: str) -> np.ndarray:
+            path = folder / _subdir(hp, dataset) / f"{name}.npy"
+            if not path.is_file():
+                raise BenchmarkError(f"store file {path} is missing; the store is incomplete, convert again")
+            return np.load(path, mmap_mode="r").view(np.ndarray)
+
+        evaluated_path = folder / "evaluated.npy"
+        if not evaluated_path.is_file():
+            raise BenchmarkError(f"store file {evaluated_path} is missing; the store is incomplete, convert again")
+        return cls(index, load, np.load(evaluated_path), str(folder))
+
+    @classmethod
+    def from_source(cls, source: BenchmarkSource, curve_dtype: str = "float64") -> "Store":
+        """Build an in-memory store from an official source (float64 curves by default: exact)."""
+        check_choice("curve dtype", curve_dtype, CURVE_DTYPES)
+        layout = scan_layout(source)
+        arrays = _Arrays(len(source.meta_archs), layout, curve_dtype, None)
+        evaluated = _fill(source, arrays, layout, curve_dtype, None)
+        index = _index_document(source, layout, curve_dtype)
+
+        def load(hp: str, dataset: str, name: str) -> np.ndarray:
+            key = (hp, dataset)
+            return arrays.curves[key] if name == "curves" else arrays.small[key][name]
+
+        return cls(index, load, evaluated, source.filename)
+
+    def __len__(self) -> int:
+        return len(self.meta_archs)
+
+    def epochs(self, hp: str) -> int:
+        self.check_hp(hp)
+        return int(self.index["hps"][hp]["epochs"])
+
+    def datasets(self, hp: str) -> list[str]:
+        self.check_hp(hp)
+        return list(self.index["hps"][hp]["datasets"])
+
+    def check_hp(self, hp: str) -> None:
+        if hp not in self.index["hps"]:
+            raise BenchmarkError(f"unknown hp {hp!r}; this benchmark has {', '.join(map(repr, self.hps))} (training epochs)")
+
+    def table(self, hp: str, dataset: str) -> DatasetTable:
+        """The arrays of ``(hp, dataset)``; raises a clear error for an unknown hp or dataset."""
+        table = self._tables.get((hp, dataset))
+        if table is None:
+            self.check_hp(hp)
+            check_choice("dataset", dataset, self.datasets(hp))
+        return table  # type: ignore[return-value]
+
+    def run_datasets(self, index: int, hp: str) -> list[str]:
+        """The datasets with at least one run of architecture ``index`` under ``hp``, in file order."""
+        return [name for name in self.datasets(hp) if self.table(hp, name).seeds[index, 0] >= 0]

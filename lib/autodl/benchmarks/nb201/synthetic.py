@@ -1,0 +1,127 @@
+"""Synthetic benchmark content in the exact official layouts (spec 4.5), for tests and benchmarks.
+
+The numbers are random but the containers, keys and Python types are those of the released
+files: ``{'meta_archs', 'arch2infos': {index: {'less': ArchResults-state, 'full': ...}},
+'evaluated_indexes', 'total_archs'}``, per-architecture ``<index:06d>-FULL.pth`` files and NATS
+``.pickle.pbz2`` files.
+"""
+from __future__ import annotations
+
+import bz2
+import itertools
+import os
+import pickle
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .readers import NATS_META, NATS_SUFFIX
+
+_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+_EVAL_SETS = {"cifar10-valid": ["x-valid", "ori-test"], "cifar10": ["ori-test"],
+              "cifar100": ["ori-test", "x-valid", "x-test"], "ImageNet16-120": ["ori-test", "x-valid", "x-test"]}
+_CLASSES = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
+
+
+def arch_strings(count: int = 15625) -> list[str]:
+    """``count`` distinct cell strings (all 15,625 in enumeration order; not the benchmark's shuffled order)."""
+    strings = []
+    for ops in itertools.islice(itertools.product(_OPS, repeat=6), count):
+        strings.append(f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|")
+    return strings
+
+
+def _run(rng: np.random.Generator, dataset: str, seed: int, epochs: int, arch_str: str, base: float,
+         timed: bool, weights: bool) -> dict[str, Any]:
+    progress = 1.0 - np.exp(-np.arange(1, epochs + 1) / (epochs / 4.0))
+    accuracy = (base * progress + rng.normal(0, 0.5, epochs)).clip(1, 100)
+    sets = _EVAL_SETS[dataset]
+    epoch_time = float(rng.uniform(5, 30))
+    state: dict[str, Any] = {
+        "name": dataset,
+        "net_state_dict": OrderedDict(weight=torch.randn(2, 3), bias=torch.zeros(2)) if weights else None,
+        "train_acc1es": dict(enumerate(accuracy.tolist())),
+        "train_acc5es": dict(enumerate(np.minimum(accuracy + 10, 100).tolist())),
+        "train_losses": dict(enumerate((2.5 * (1 - progress) + rng.uniform(0.01, 0.1, epochs)).tolist())),
+        "train_times": OrderedDict(enumerate((rng.uniform(0.9, 1.1, epochs) * epoch_time).tolist())) if timed else None,
+        "arch_config": {"channel": 16, "num_cells": 5, "arch_str": arch_str, "class_num": _CLASSES[dataset]},
+        "params": float(rng.uniform(0.07, 1.5)), "flop": float(rng.uniform(7, 220)), "seed": seed, "epochs": epochs,
+        "latency": rng.uniform(0.005, 0.03, 3).tolist() if timed or rng.random() < 0.8 else None,
+        "eval_names": list(sets), "eval_acc1es": {}, "eval_times": {}, "eval_losses": {},
+    }
+    for name in sets:
+        values = (accuracy - rng.uniform(1, 5) + rng.normal(0, 0.3, epochs)).clip(1, 100).tolist()
+        losses = rng.uniform(0.2, 2.0, epochs).tolist()
+        times = rng.uniform(0.5, 2.0, epochs).tolist()
+        for epoch in range(epochs):
+            key = f"{name}@{epoch}"
+            state["eval_acc1es"][key], state["eval_losses"][key] = values[epoch], losses[epoch]
+            if timed:
+                state["eval_times"][key] = times[epoch]
+    return state
+
+
+def _arch_results(rng: np.random.Generator, index: int, arch_str: str, seeds: dict[str, list[int]], epochs: int,
+                  timed: bool, weights: bool) -> dict[str, Any]:
+    all_results, dataset_seed = {}, {}
+    base = float(rng.uniform(40, 95))
+    for dataset, dataset_seeds in seeds.items():
+        dataset_seed[dataset] = sorted(dataset_seeds)
+        for seed in dataset_seed[dataset]:
+            all_results[(dataset, seed)] = _run(rng, dataset, seed, epochs, arch_str, base, timed, weights)
+    return {"arch_index": index, "arch_str": arch_str, "all_results": all_results, "dataset_seed": dataset_seed,
+            "clear_net_done": False}
+
+
+def make_record(index: int, arch_str: str, style: str = "v1_1", epochs: tuple[int, int] = (12, 200), seed: int = 0,
+                weights: bool = False) -> dict[str, dict]:
+    """``{'less': ..., 'full': ...}`` of one architecture (v1_1: every dataset in both recipes; v1_0: 'less' only on cifar10-valid, no times)."""
+    rng = np.random.default_rng([seed, index])
+    full_seeds = [777, 888, 999][: 1 + int(rng.integers(0, 3))]
+    datasets = list(_EVAL_SETS)
+    if style == "v1_1":
+        less = {name: ([111, 777] if name == "cifar10-valid" else [777]) for name in datasets}
+    else:
+        less = {"cifar10-valid": [777]}
+    timed = style == "v1_1"
+    return {"less": _arch_results(rng, index, arch_str, less, epochs[0], timed, weights),
+            "full": _arch_results(rng, index, arch_str, {name: list(full_seeds) for name in datasets}, epochs[1], timed, weights)}
+
+
+def make_benchmark(num_records: int, total_archs: int | None = None, style: str = "v1_1",
+                   epochs: tuple[int, int] = (12, 200), seed: int = 0) -> dict[str, Any]:
+    """An official-layout benchmark dict with records for the first ``num_records`` of ``total_archs`` architectures."""
+    total_archs = num_records if total_archs is None else total_archs
+    meta_archs = arch_strings(total_archs)
+    arch2infos = {index: make_record(index, meta_archs[index], style, epochs, seed) for index in range(num_records)}
+    return {"meta_archs": meta_archs, "arch2infos": arch2infos, "evaluated_indexes": set(range(num_records)),
+            "total_archs": total_archs}
+
+
+def to_nats(record: dict[str, dict]) -> dict[str, dict]:
+    """An official ``{'less', 'full'}`` record in the NATS-Bench topology keys ``{'12', '200'}``."""
+    return {"12": record["less"], "200": record["full"]}
+
+
+def write_nats_archive(benchmark: dict[str, Any], folder: str | os.PathLike) -> Path:
+    """Write ``benchmark`` as a NATS ``-simple`` folder: ``meta.pickle.pbz2`` plus one file per architecture."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with bz2.open(folder / NATS_META, "wb") as handle:
+        pickle.dump({"meta_archs": benchmark["meta_archs"]}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    for index, record in benchmark["arch2infos"].items():
+        with bz2.open(folder / f"{index:06d}{NATS_SUFFIX}", "wb") as handle:
+            pickle.dump(to_nats(record), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return folder
+
+
+def write_nats_file(benchmark: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write ``benchmark`` as a NATS single-file ``.pickle.pbz2`` (hp keys ``'12'``/``'200'``)."""
+    data = {"meta_archs": benchmark["meta_archs"], "evaluated_indexes": sorted(benchmark["evaluated_indexes"]),
+            "arch2infos": {index: to_nats(record) for index, record in benchmark["arch2infos"].items()}}
+    with bz2.open(path, "wb") as handle:
+        pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return Path(path)
