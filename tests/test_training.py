@@ -15,7 +15,7 @@ OPTIM = OptimConfig(epochs=3, warmup=1, LR=0.1, momentum=0.9, nesterov=True, dec
 
 def run(save_dir, **kw):
     return train_classifier(MODEL, OPTIM, "digits16", save_dir, seed=7, device="cpu", progress=False,
-                            echo=False, **kw)
+                            echo=False, **kw).history
 
 
 def without_time(history):

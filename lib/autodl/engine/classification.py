@@ -8,7 +8,7 @@ from torch import nn
 
 from ..config import OptimConfig
 from .device import Precision
-from .distributed import DistInfo, wrap_ddp
+from .distributed import DistInfo, average_buffers, wrap_ddp
 from .losses import build_criterion
 from .meters import correct_topk
 from .optim import build_optim_scheduler, drop_path_schedule
@@ -109,6 +109,7 @@ class ClassifierTask(Task):
 
     def end_epoch(self, epoch: int, total_epochs: int) -> dict[str, float]:
         metrics = {"lr": self.scheduler.get_lr()[0]}
+        average_buffers(self.base_model)
         if (epoch + 1) % self.eval_frequency == 0 or epoch + 1 == total_epochs:
             for name, loader in self.eval_loaders.items():
                 result = evaluate(self.base_model, loader, self.criterion, self.device, self.precision)

@@ -69,3 +69,15 @@ def barrier() -> None:
 def cleanup() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def average_buffers(model: nn.Module) -> None:
+    """Average floating-point buffers (BatchNorm running statistics) over processes, so every rank
+    evaluates and checkpoints the same model; a no-op for one process."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    world_size = dist.get_world_size()
+    for buffer in model.buffers():
+        if buffer.is_floating_point():
+            dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
+            buffer.div_(world_size)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
-import torch
+from torch import nn
 
 from ..config import OptimConfig, config_to_dict
 from ..data import get_datasets
@@ -27,6 +27,13 @@ from .seed import resolve_seed, seed_everything
 from .trainer import Trainer
 
 
+class TrainResult(NamedTuple):
+    """The trained model (unwrapped, on its device) and the per-epoch metrics."""
+
+    model: nn.Module
+    history: list[dict[str, Any]]
+
+
 def _previous_seed(save_dir: Path) -> int | None:
     config = save_dir / "config.json"
     if config.is_file():
@@ -39,11 +46,11 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
                      seed: int = -1, batch_size: int | None = None, test_batch_size: int | None = None,
                      workers: int = 0, cutout: int = 0, eval_frequency: int = 1, device: str = "auto",
                      amp: bool = True, deterministic: bool = False, progress: bool | None = None,
-                     init_model: str | None = None, echo: bool = True) -> list[dict[str, Any]]:
+                     init_model: str | None = None, echo: bool = True) -> TrainResult:
     """Train ``model_config`` on ``dataset`` with ``optim_config``, writing a run directory at ``save_dir``.
 
     Re-running with the same ``save_dir`` and settings resumes exactly where the last run stopped.
-    Returns the per-epoch metrics.
+    Under ``torchrun`` every process trains its shard and only rank 0 writes the run directory.
     """
     save_dir = Path(save_dir)
     if seed < 0:
@@ -87,7 +94,7 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
     final = history[-1] if history else {}
     run.log(f"finished: test_top1={final.get('test_top1', float('nan')):.2f} "
             f"best={max((h.get('test_top1', float('-inf')) for h in history), default=float('nan')):.2f}")
-    return history
+    return TrainResult(model, history)
 
 
 def run_dir_of(checkpoint: str | os.PathLike) -> Path:
