@@ -1,0 +1,333 @@
+"""Drawings of cells: an NB201 cell (from its string) or a NASNet normal/reduction cell, as SVG or PNG.
+
+No Graphviz: nodes get a fixed left-to-right layout, edges are quadratic curves labelled with their
+op.  SVG is written as plain text, PNG is rasterised with OpenCV.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import cv2
+import numpy as np
+
+from .errors import AutoDLError
+from .spaces.nasnet import Genotype
+from .utils import atomic_write, atomic_write_text
+
+FORMATS = (".svg", ".png")
+FONT_PX = 14  # label font size in the SVG; the PNG uses the OpenCV font of about the same height
+CHAR_PX = 8.4  # average glyph width at FONT_PX, used to size boxes and label backgrounds
+BOX_HEIGHT = 34
+MARGIN = 30
+NODE_COLOURS = {"input": "#cfe2f3", "node": "#ffffff", "output": "#d9ead3"}
+EDGE_COLOURS = {"op": "#1f3b73", "concat": "#8c8c8c"}
+
+
+class DrawingError(AutoDLError):
+    """A cell cannot be drawn (unknown file type, malformed architecture)."""
+
+
+@dataclass
+class _Node:
+    key: str
+    label: str
+    x: float
+    y: float
+    kind: str  # input | node | output
+
+    @property
+    def half_width(self) -> float:
+        return max(56.0, CHAR_PX * len(self.label) + 24) / 2
+
+
+@dataclass
+class _Edge:
+    source: str
+    target: str
+    label: str
+    bend: float = 0.0  # offset of the curve's control point from the chord, along the chord's normal
+    kind: str = "op"  # op | concat
+    label_t: float = 0.5  # where along the curve the label sits
+
+
+@dataclass
+class CellDrawing:
+    """A laid-out cell graph, independent of the output format."""
+
+    title: str
+    nodes: list[_Node] = field(default_factory=list)
+    edges: list[_Edge] = field(default_factory=list)
+
+
+def parse_nb201(text: str) -> list[list[tuple[str, int]]]:
+    """``[[(op, input), ...] per node]`` of an NB201 string such as ``|nor_conv_3x3~0|+|skip_connect~0|none~1|``."""
+    nodes = []
+    for i, part in enumerate(str(text).split("+")):
+        if len(part) < 3 or not (part.startswith("|") and part.endswith("|")):
+            raise DrawingError(f"NB201 node {part!r} of {text!r} is malformed; expected '|op~input|op~input|'")
+        pairs = []
+        for item in part[1:-1].split("|"):
+            op, _, index = item.partition("~")
+            if not op or not index.isdigit() or int(index) > i:
+                raise DrawingError(f"NB201 edge {item!r} of {text!r} is malformed; expected 'op~j' with j <= {i}")
+            pairs.append((op, int(index)))
+        nodes.append(pairs)
+    return nodes
+
+
+def layout_nb201(text: str, title: str | None = None) -> CellDrawing:
+    """Nodes 0 (input) to 3 (output) in a row; longer edges arc above or below; ``none`` edges are left out."""
+    nodes = parse_nb201(text)
+    drawing = CellDrawing(title if title is not None else "NAS-Bench-201 cell")
+    last = len(nodes)
+    for i in range(last + 1):
+        label = f"{i} (input)" if i == 0 else f"{i} (output)" if i == last else str(i)
+        drawing.nodes.append(_Node(str(i), label, i * 260.0, 0.0,
+                                   "input" if i == 0 else "output" if i == last else "node"))
+    for target, pairs in enumerate(nodes, start=1):
+        for op, source in pairs:
+            if op == "none":
+                continue
+            span = target - source
+            sign = -1 if source % 2 == 0 else 1
+            drawing.edges.append(_Edge(str(source), str(target), op, bend=sign * 70.0 * (span - 1)))
+    return drawing
+
+
+def layout_nasnet(genotype: Genotype, reduction: bool = False, title: str | None = None) -> CellDrawing:
+    """Inputs c_{k-2} (top) and c_{k-1} (bottom) on the left, nodes in a row, the concatenated output c_{k} right."""
+    nodes, concat = genotype.cell(reduction)
+    kind = "reduction" if reduction else "normal"
+    drawing = CellDrawing(title if title is not None else f"{kind} cell")
+    step_x, input_y = 230.0, 150.0
+    drawing.nodes += [_Node("0", "c_{k-2}", 0.0, -input_y, "input"), _Node("1", "c_{k-1}", 0.0, input_y, "input")]
+    for i in range(len(nodes)):
+        drawing.nodes.append(_Node(str(i + 2), str(i), (i + 1) * step_x, 0.0, "node"))
+    drawing.nodes.append(_Node("out", "c_{k}", (len(nodes) + 1) * step_x, 0.0, "output"))
+    for i, node in enumerate(nodes):
+        target = i + 2
+        seen: dict[int, int] = {}
+        for op, source in node:
+            repeat = seen.get(source, 0)
+            seen[source] = repeat + 1
+            if source < 2:
+                bend, label_t = (1 if source == 0 else -1) * 40.0 * repeat, 0.6
+            else:
+                distance = target - source
+                bend, label_t = (0.0 if distance == 1 else -50.0 * distance) - 32.0 * repeat, 0.5
+            drawing.edges.append(_Edge(str(source), str(target), op, bend, label_t=label_t))
+    for state in concat:
+        span = len(nodes) + 2 - state
+        drawing.edges.append(_Edge(str(state), "out", "", bend=40.0 * (span - 1), kind="concat"))
+    return drawing
+
+
+# ----------------------------------------------------------------------------------------- geometry
+
+def _curve(start: tuple[float, float], end: tuple[float, float], bend: float, samples: int = 64) -> np.ndarray:
+    (x0, y0), (x1, y1) = start, end
+    length = math.hypot(x1 - x0, y1 - y0) or 1.0
+    cx = (x0 + x1) / 2 - bend * (y1 - y0) / length
+    cy = (y0 + y1) / 2 + bend * (x1 - x0) / length
+    t = np.linspace(0.0, 1.0, samples)[:, None]
+    return (1 - t) ** 2 * np.array([x0, y0]) + 2 * (1 - t) * t * np.array([cx, cy]) + t ** 2 * np.array([x1, y1])
+
+
+def _inside(points: np.ndarray, node: _Node, pad: float = 3.0) -> np.ndarray:
+    return ((np.abs(points[:, 0] - node.x) <= node.half_width + pad)
+            & (np.abs(points[:, 1] - node.y) <= BOX_HEIGHT / 2 + pad))
+
+
+@dataclass
+class _Placed:
+    edge: _Edge
+    points: np.ndarray  # the visible part of the curve, from the source box to the target box
+    label_at: tuple[float, float]
+
+
+def _label_box(label: str, x: float, y: float) -> tuple[float, float, float, float]:
+    half = CHAR_PX * len(label) / 2 + 4
+    return x - half, y - FONT_PX * 0.75, x + half, y + FONT_PX * 0.75
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(0.0, width) * max(0.0, height)
+
+
+def _free_spot(edge: _Edge, curve: np.ndarray, taken: list[tuple[float, ...]]) -> tuple[float, float]:
+    """The point along ``curve``, nearest to ``edge.label_t``, where the label overlaps the least; marks it taken."""
+    candidates = sorted(np.linspace(0.25, 0.75, 21), key=lambda t: abs(t - edge.label_t))
+    best, best_overlap = None, math.inf
+    for t in candidates:
+        x, y = curve[int(round(t * (len(curve) - 1)))]
+        box = _label_box(edge.label, x, y)
+        overlap = sum(_overlap(box, other) for other in taken)
+        if overlap < best_overlap:
+            best, best_overlap = (float(x), float(y)), overlap
+            if overlap == 0:
+                break
+    taken.append(_label_box(edge.label, *best))
+    return best
+
+
+def _place(drawing: CellDrawing) -> tuple[list[_Placed], tuple[float, float, float, float]]:
+    """Clip every edge to its boxes and compute the drawing's bounding box (x0, y0, x1, y1)."""
+    nodes = {node.key: node for node in drawing.nodes}
+    taken = [(n.x - n.half_width - 4, n.y - BOX_HEIGHT / 2 - 4, n.x + n.half_width + 4, n.y + BOX_HEIGHT / 2 + 4)
+             for n in drawing.nodes]
+    placed = []
+    for edge in drawing.edges:
+        source, target = nodes[edge.source], nodes[edge.target]
+        curve = _curve((source.x, source.y), (target.x, target.y), edge.bend)
+        visible = ~_inside(curve, source) & ~_inside(curve, target)
+        indices = np.flatnonzero(visible)
+        points = curve[indices[0]:indices[-1] + 1] if len(indices) >= 2 else curve
+        label_at = tuple(curve[int(round(edge.label_t * (len(curve) - 1)))])
+        if edge.label:
+            label_at = _free_spot(edge, curve, taken)
+        placed.append(_Placed(edge, points, label_at))
+    xs = [n.x - n.half_width for n in drawing.nodes] + [n.x + n.half_width for n in drawing.nodes]
+    ys = [n.y - BOX_HEIGHT for n in drawing.nodes] + [n.y + BOX_HEIGHT for n in drawing.nodes]
+    for item in placed:
+        xs += list(item.points[:, 0])
+        ys += list(item.points[:, 1])
+        half = CHAR_PX * len(item.edge.label) / 2 + 6
+        xs += [item.label_at[0] - half, item.label_at[0] + half]
+        ys += [item.label_at[1] - FONT_PX, item.label_at[1] + FONT_PX]
+    top = min(ys) - MARGIN - 2 * FONT_PX  # room for the title
+    return placed, (min(xs) - MARGIN, top, max(xs) + MARGIN, max(ys) + MARGIN)
+
+
+# -------------------------------------------------------------------------------------------- SVG
+
+def render_svg(drawing: CellDrawing) -> str:
+    """The drawing as a standalone SVG document."""
+    placed, (x0, y0, x1, y1) = _place(drawing)
+    width, height = x1 - x0, y1 - y0
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+           f'viewBox="{x0:.1f} {y0:.1f} {width:.1f} {height:.1f}" font-family="Helvetica, Arial, sans-serif" '
+           f'font-size="{FONT_PX}">',
+           "<defs>"]
+    for kind, colour in EDGE_COLOURS.items():
+        out.append(f'<marker id="arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
+                   f'markerHeight="8" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>')
+    out.append("</defs>")
+    out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{width:.1f}" height="{height:.1f}" fill="white"/>')
+    out.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{y0 + MARGIN:.1f}" text-anchor="middle" font-weight="bold">'
+               f"{escape(drawing.title)}</text>")
+    for item in placed:
+        colour = EDGE_COLOURS[item.edge.kind]
+        path = " ".join(f"{'M' if k == 0 else 'L'}{x:.1f},{y:.1f}" for k, (x, y) in enumerate(item.points))
+        dash = ' stroke-dasharray="6,4"' if item.edge.kind == "concat" else ""
+        out.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="1.6"{dash} '
+                   f'marker-end="url(#arrow-{item.edge.kind})"/>')
+    for item in placed:
+        if not item.edge.label:
+            continue
+        x, y = item.label_at
+        half = CHAR_PX * len(item.edge.label) / 2 + 4
+        out.append(f'<rect x="{x - half:.1f}" y="{y - FONT_PX * 0.75:.1f}" width="{2 * half:.1f}" '
+                   f'height="{FONT_PX * 1.5:.1f}" fill="white" fill-opacity="0.9"/>')
+        out.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" dominant-baseline="central" '
+                   f'fill="{EDGE_COLOURS["op"]}">{escape(item.edge.label)}</text>')
+    for node in drawing.nodes:
+        out.append(f'<rect x="{node.x - node.half_width:.1f}" y="{node.y - BOX_HEIGHT / 2:.1f}" '
+                   f'width="{2 * node.half_width:.1f}" height="{BOX_HEIGHT}" rx="6" '
+                   f'fill="{NODE_COLOURS[node.kind]}" stroke="black" stroke-width="1.5"/>')
+        out.append(f'<text x="{node.x:.1f}" y="{node.y:.1f}" text-anchor="middle" dominant-baseline="central">'
+                   f"{escape(node.label)}</text>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# -------------------------------------------------------------------------------------------- PNG
+
+def _bgr(colour: str) -> tuple[int, int, int]:
+    value = int(colour.lstrip("#"), 16)
+    return value & 0xFF, (value >> 8) & 0xFF, (value >> 16) & 0xFF
+
+
+def render_png(drawing: CellDrawing, scale: float = 1.5) -> np.ndarray:
+    """The drawing as a BGR image (uint8), ``scale`` pixels per layout unit."""
+    placed, (x0, y0, x1, y1) = _place(drawing)
+    image = np.full((int(math.ceil((y1 - y0) * scale)), int(math.ceil((x1 - x0) * scale)), 3), 255, np.uint8)
+    font, font_scale = cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale
+    thickness = max(1, int(round(scale)))
+
+    def pixel(x: float, y: float) -> tuple[int, int]:
+        return int(round((x - x0) * scale)), int(round((y - y0) * scale))
+
+    def text(label: str, x: float, y: float, colour: tuple[int, int, int], background: bool, weight: int = 1) -> None:
+        (w, h), base = cv2.getTextSize(label, font, font_scale, weight)
+        cx, cy = pixel(x, y)
+        if background:
+            cv2.rectangle(image, (cx - w // 2 - 3, cy - h // 2 - 4), (cx + w // 2 + 3, cy + h // 2 + base), (255,) * 3, -1)
+        cv2.putText(image, label, (cx - w // 2, cy + h // 2), font, font_scale, colour, weight, cv2.LINE_AA)
+
+    text(drawing.title, (x0 + x1) / 2, y0 + MARGIN - FONT_PX / 3, (0, 0, 0), False, thickness + 1)
+    for item in placed:
+        colour = _bgr(EDGE_COLOURS[item.edge.kind])
+        points = np.array([pixel(x, y) for x, y in item.points], np.int32)
+        if item.edge.kind == "concat":
+            for k in range(0, len(points) - 1, 4):
+                cv2.line(image, tuple(points[k]), tuple(points[min(k + 2, len(points) - 1)]), colour, thickness, cv2.LINE_AA)
+        else:
+            cv2.polylines(image, [points], False, colour, thickness, cv2.LINE_AA)
+        tip, back = points[-1].astype(float), points[max(0, len(points) - 4)].astype(float)
+        direction = (tip - back) / (np.linalg.norm(tip - back) or 1.0)
+        normal = np.array([-direction[1], direction[0]])
+        size = 9 * scale
+        triangle = np.array([tip, tip - size * direction + size * 0.45 * normal,
+                             tip - size * direction - size * 0.45 * normal], np.int32)
+        cv2.fillPoly(image, [triangle], colour, cv2.LINE_AA)
+    for item in placed:
+        if item.edge.label:
+            text(item.edge.label, *item.label_at, _bgr(EDGE_COLOURS["op"]), True)
+    for node in drawing.nodes:
+        top_left = pixel(node.x - node.half_width, node.y - BOX_HEIGHT / 2)
+        bottom_right = pixel(node.x + node.half_width, node.y + BOX_HEIGHT / 2)
+        cv2.rectangle(image, top_left, bottom_right, _bgr(NODE_COLOURS[node.kind]), -1)
+        cv2.rectangle(image, top_left, bottom_right, (0, 0, 0), thickness, cv2.LINE_AA)
+        text(node.label, node.x, node.y, (0, 0, 0), False)
+    return image
+
+
+# ------------------------------------------------------------------------------------------ public
+
+def layout_cell(arch: Any, cell: str = "normal", title: str | None = None) -> CellDrawing:
+    """Lay out a Genotype's ``cell`` ("normal" or "reduce"), or an NB201 arch (string or object with that str())."""
+    if isinstance(arch, Genotype):
+        if cell not in ("normal", "reduce"):
+            raise DrawingError(f"cell={cell!r} is invalid; expected 'normal' or 'reduce'")
+        return layout_nasnet(arch, cell == "reduce", title)
+    return layout_nb201(str(arch), title)
+
+
+def draw_cell(arch: Any, path: str | os.PathLike, cell: str = "normal", title: str | None = None) -> Path:
+    """Draw an NB201 arch or a Genotype's normal/reduce ``cell`` to ``path``; ``.svg`` or ``.png`` picks the format."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise DrawingError(f"cannot draw to {path.name!r}: unknown file type {suffix or '(none)'!r}; "
+                           f"use a name ending in {' or '.join(FORMATS)}")
+    drawing = layout_cell(arch, cell, title)
+    if suffix == ".svg":
+        atomic_write_text(path, render_svg(drawing))
+    else:
+        ok, encoded = cv2.imencode(".png", render_png(drawing))
+        if not ok:
+            raise DrawingError(f"OpenCV could not encode {path.name} as PNG; try the .svg format")
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as handle:
+                handle.write(encoded.tobytes())
+
+        atomic_write(path, write)
+    return path
