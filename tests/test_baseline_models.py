@@ -250,3 +250,22 @@ def test_optimiser_recipes_load(name):
 def test_step_recipe_milestones():
     config = load_config(OptimConfig, CONFIGS / "opts" / "ImageNet-E120-Step-Soft.json")
     assert config.milestones == [30, 60, 90] and config.gammas == [0.1, 0.1, 0.1]
+
+
+NAS_TWINS = {  # spec 7.4 parameters (M, auxiliary head excluded) of the NASNet-space configs
+    "NAS-CIFAR-DARTS": 3.3493, "NAS-CIFAR-GDAS_V1": 3.3688, "NAS-CIFAR-NAS": 3.2460, "NAS-CIFAR-SETN": 4.6192,
+    "NAS-IMAGENET-DARTS_V2": 4.7188, "NAS-IMAGENET-GDAS_V1": 5.3451, "NAS-IMAGENET-SETN": 5.3405,
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAS_TWINS))
+def test_nas_config_twins(name):
+    model = create_model(CONFIGS / "archs" / f"{name}.json")
+    assert round(count_parameters(model) / 1e6, 4) == pytest.approx(NAS_TWINS[name])
+
+
+@pytest.mark.parametrize("name", ["NAS-CIFAR-none", "NAS-IMAGENET-none"])
+def test_nas_none_twins_need_a_genotype(name):
+    with pytest.raises(ConfigError, match="genotype"):
+        create_model(CONFIGS / "archs" / f"{name}.json")
+    assert count_parameters(create_model(CONFIGS / "archs" / f"{name}.json", genotype="GDAS_V1")) > 0
