@@ -46,10 +46,14 @@ def load_torch_file(path: str | os.PathLike) -> Any:
         with torch.serialization.safe_globals(_torch_safe_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        reason = str(error).strip().splitlines()[-1][:200]
+        named = [line.strip() for line in str(error).splitlines() if "GLOBAL" in line]
+        if named:
+            raise BenchmarkError(
+                f"{path} names code ({named[0][:160]}); it was refused because loading it could run code, "
+                "so use an official NAS-Bench-201 file"
+            ) from None
         raise BenchmarkError(
-            f"{path} holds objects that are not plain data ({reason}); it was refused because loading it could "
-            "run code, so use an official NAS-Bench-201 file"
+            f"{path} is not a readable torch file of plain data; it is truncated or corrupt, download it again"
         ) from None
     except (RuntimeError, EOFError, OSError) as error:
         raise BenchmarkError(
