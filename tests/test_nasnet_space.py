@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from autodl.spaces import Arch
 from autodl.spaces.artifact import ArtifactError, load_artifact, save_artifact
 from autodl.spaces.nasnet import (
     DARTS_SEARCH_OPS, GENOTYPES, Genotype, SpaceError, derive_genotype, edge_keys, get_genotype, num_edges,
@@ -212,10 +213,14 @@ def test_nb201_artifact_round_trip(tmp_path):
                   benchmark={"hp": "200", "split": "ori-test", "accuracy": 93.76})
     loaded = load_artifact(path)
     assert loaded.space == "nas-bench-201" and loaded.arch == NB201_ARCH and loaded.search_cost_s is None
+    shuffled = "|nor_conv_3x3~0|+|avg_pool_3x3~1|nor_conv_3x3~0|+|skip_connect~2|skip_connect~0|nor_conv_3x3~1|"
+    assert save_artifact(path, shuffled, algorithm="REA", dataset="cifar10").arch == NB201_ARCH  # canonical form
+    assert save_artifact(path, Arch.from_str(NB201_ARCH), algorithm="REA", dataset="cifar10").arch == NB201_ARCH
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"arch": "|nor_conv_3x3|+"}, "not a NAS-Bench-201 architecture string"),
+    ({"arch": "|nor_conv_3x3|+"}, "has 2 nodes separated by"),
+    ({"arch": 11472}, "'arch' is a int; expected its string"),
     ({"benchmark": {"accuracy": 93.1}}, "lacks the string 'hp'"),
     ({"benchmark": {"hp": "200", "accuracy": 93.1}}, "lacks the string 'split'"),
     ({"benchmark": [93.1]}, "expected an object"),

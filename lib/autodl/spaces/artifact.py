@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..utils import atomic_write_text
-from .nasnet import Genotype, SpaceError
+from .nasnet import Genotype
+from .nb201 import Arch, SpaceError
 
 ARTIFACT_FORMAT = "autodl-architecture"
 ARTIFACT_VERSION = 1
@@ -51,13 +52,10 @@ class Artifact:
 
 
 def _check_nb201(arch: Any, where: str) -> str:
-    """NB201 architecture strings look like ``|op~0|+|op~0|op~1|+|...|``; only the shape is checked here."""
-    nodes = arch.split("+") if isinstance(arch, str) else []
-    if not nodes or not all(len(node) > 2 and node.startswith("|") and node.endswith("|") and "~" in node
-                            for node in nodes):
-        raise ArtifactError(f"{where}: {arch!r} is not a NAS-Bench-201 architecture string; "
-                            "expected the form '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|'")
-    return arch
+    if not isinstance(arch, str):
+        raise ArtifactError(f"{where}: the NAS-Bench-201 'arch' is a {type(arch).__name__}; expected its string, "
+                            "for example '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|...|'")
+    return str(Arch.from_str(arch))
 
 
 def _check_benchmark(benchmark: Any, where: str) -> dict[str, Any] | None:
@@ -101,18 +99,20 @@ def _make_artifact(data: Mapping[str, Any], where: str) -> Artifact:
                     _check_benchmark(data.get("benchmark"), where), extra)
 
 
-def save_artifact(path: str | os.PathLike, arch: str | Genotype | Any, *, algorithm: str, dataset: str,
+def save_artifact(path: str | os.PathLike, arch: str | Arch | Genotype | Mapping[str, Any], *, algorithm: str, dataset: str,
                   seed: int | None = None, search_cost_s: float | None = None,
                   benchmark: Mapping[str, Any] | None = None, space: str | None = None,
                   **extra: Any) -> Artifact:
     """Validate and write an artifact atomically; ``space`` defaults to ``nasnet`` for a Genotype, else NB201.
+
+    NB201 strings are validated with :meth:`Arch.from_str` and stored in canonical form.
 
     ``extra`` keys (for example the resolved search ``config``) are stored alongside and must be JSON-able.
     """
     space = space or ("nasnet" if isinstance(arch, (Genotype, Mapping)) else "nas-bench-201")
     if isinstance(arch, Genotype):
         arch = arch.to_dict()
-    elif space == "nas-bench-201":
+    elif isinstance(arch, Arch):
         arch = str(arch)
     artifact = _make_artifact({**extra, "space": space, "arch": arch, "algorithm": algorithm, "seed": seed,
                                "dataset": dataset, "search_cost_s": search_cost_s, "benchmark": benchmark},

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import AutoDLError
+from .nb201 import SpaceError
 
 # Ops that may appear in a NASNet-space genotype (the published genotypes use all but the nor_conv_* ones).
 GENOTYPE_OPS: tuple[str, ...] = (
@@ -34,10 +34,6 @@ DERIVATION_RULES = ("darts", "original")
 
 Node = tuple[tuple[str, int], ...]
 Cell = tuple[Node, ...]
-
-
-class SpaceError(AutoDLError):
-    """An architecture of a search space is malformed (unknown op, bad input index, bad shape)."""
 
 
 def canonical_op(name: Any, where: str = "genotype") -> str:
