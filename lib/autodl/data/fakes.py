@@ -27,7 +27,7 @@ def _dump(obj: dict, path: Path) -> None:
 
 
 def _pixels(rng: np.random.Generator, count: int, row: int) -> np.ndarray:
-    return rng.integers(0, 256, size=(count, row), dtype=np.uint8)
+    return np.frombuffer(rng.bytes(count * row), dtype=np.uint8).reshape(count, row).copy()
 
 
 def _chunks(count: int, parts: int) -> list[range]:

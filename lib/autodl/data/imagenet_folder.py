@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from torchvision import datasets as tv_datasets
-from torchvision import transforms as tv
-
 from ..errors import DataError
 from .registry import Datasets, register_dataset
 from .transforms import Cutout, Lighting
@@ -23,8 +20,10 @@ IMAGENET_HINT = (
 )
 
 
-def imagenet_transforms(recipe: str, cutout: int) -> tuple[tv.Compose, tv.Compose]:
+def imagenet_transforms(recipe: str, cutout: int):
     """(train, test) torchvision pipelines for ``recipe`` 'full' (imagenet-1k) or 'simple' (imagenet-1k-s)."""
+    from torchvision import transforms as tv
+
     if recipe == "full":
         augment = [tv.RandomResizedCrop(224), tv.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.2)]
     else:
@@ -39,8 +38,10 @@ def imagenet_transforms(recipe: str, cutout: int) -> tuple[tv.Compose, tv.Compos
     return tv.Compose(augment), test
 
 
-def open_image_folder(folder: Path, transform) -> tv_datasets.ImageFolder:
+def open_image_folder(folder: Path, transform):
     """A torchvision ImageFolder over ``folder``, or a DataError naming the folder and how to obtain the data."""
+    from torchvision import datasets as tv_datasets
+
     if not folder.is_dir():
         raise DataError(f"imagenet-1k: {folder} does not exist; {IMAGENET_HINT}")
     try:
