@@ -36,3 +36,16 @@ def atomic_write_text(path: Path, text: str) -> None:
 def time_string() -> str:
     """The current UTC time as ``[YYYY-MM-DD HH:MM:SS]``."""
     return time.strftime("[%Y-%m-%d %H:%M:%S]", time.gmtime())
+
+
+def emit_benchmark(bench: str, case: str, value: float, unit: str, **extra) -> None:
+    """Print one benchmark measurement as a JSON line: ``{"bench", "case", "value", "unit", ...context}``."""
+    import json
+    import platform
+
+    import torch
+
+    record = {"bench": bench, "case": case, "value": value, "unit": unit, **extra,
+              "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
+              "device": "cuda" if torch.cuda.is_available() else "cpu"}
+    print(json.dumps(record), flush=True)

@@ -1,0 +1,80 @@
+"""Images/s of training steps of a small CNN through the engine (Trainer + ClassifierTask) versus a
+bare hand-written PyTorch loop on the same model and batches; prints one JSON line per measurement."""
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from autodl.config import OptimConfig
+from autodl.engine.classification import ClassifierTask
+from autodl.engine.device import resolve_device
+from autodl.engine.trainer import Trainer
+from autodl.models import create_model
+from autodl.utils import emit_benchmark as emit
+
+
+def bare_loop(model: nn.Module, batches, config: OptimConfig, device) -> float:
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.LR, momentum=config.momentum,
+                                weight_decay=config.decay, nesterov=config.nesterov)
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    start = time.perf_counter()
+    for inputs, targets in batches:
+        inputs, targets = inputs.to(device), targets.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        _, logits = model(inputs)
+        loss = criterion(logits, targets)
+        loss.backward()
+        optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def engine_loop(model: nn.Module, batches, config: OptimConfig, device) -> float:
+    task = ClassifierTask(model, config, batches, {}, device, amp=False)
+    start = time.perf_counter()
+    Trainer(task, epochs=1, progress=False).fit()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--channels", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    torch.manual_seed(0)
+    batches = [(torch.randn(args.batch_size, 3, 32, 32), torch.randint(0, 10, (args.batch_size,)))
+               for _ in range(args.steps)]
+    config = OptimConfig(epochs=1, LR=0.05, momentum=0.9, nesterov=True, decay=5e-4, scheduler="constant")
+    reference = create_model({"name": "small-cnn", "channels": args.channels, "num_classes": 10})
+    times = {"bare": [], "engine": []}
+    bare_loop(copy.deepcopy(reference).to(device), batches[:3], config, device)  # warm-up
+    for _ in range(args.repeats):  # interleave the two so machine noise hits both alike
+        times["bare"].append(bare_loop(copy.deepcopy(reference).to(device), batches, config, device))
+        times["engine"].append(engine_loop(copy.deepcopy(reference).to(device), batches, config, device))
+    images = args.batch_size * args.steps
+    rates = {name: images / statistics.median(values) for name, values in times.items()}
+    for name, rate in rates.items():
+        emit("train_step", name, round(rate, 1), "img/s", batch_size=args.batch_size, steps=args.steps,
+             repeats=args.repeats)
+    overhead = 100.0 * (rates["bare"] / rates["engine"] - 1.0)
+    emit("train_step", "engine_overhead", round(overhead, 2), "%", batch_size=args.batch_size)
+
+
+if __name__ == "__main__":
+    main()
