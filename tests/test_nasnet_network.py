@@ -80,6 +80,15 @@ def test_auxiliary_head_off_and_excluded_from_counts():
     assert isinstance(logits, torch.Tensor)
 
 
+def test_small_inputs_need_auxiliary_off():
+    model = small_cifar()
+    with pytest.raises(ConfigError, match="too small for its 5x5 pooling"):
+        model(torch.randn(2, 3, 16, 16))
+    model.eval()
+    _, logits = model(torch.randn(2, 3, 16, 16))
+    assert logits.shape == (2, 10)
+
+
 def test_imagenet_forward_at_224():
     torch.manual_seed(0)
     model = create_model({"name": "nasnet-imagenet", "genotype": "SETN", "C": 8, "N": 1, "num_classes": 5})

@@ -20,6 +20,7 @@ from .ops import DualSepConv, FactorizedReduce, ReLUConvBN, build_op
 from .registry import register_model
 
 GenotypeLike = str | os.PathLike | Genotype | Mapping[str, Any]
+ASYMMETRIC_KERNELS = {"conv_7x1_1x7": 7, "conv_3x1_1x3": 3}
 
 
 class AsymmetricConv(nn.Module):
@@ -43,8 +44,8 @@ def build_cell_op(name: str, C: int, stride: int) -> nn.Module:
     """An op of an inference cell (``C`` channels in and out, affine BN), including the NASNet-only ops."""
     if name == "sep_conv_7x7":
         return DualSepConv(C, C, 7, stride, 3, 1)
-    if name in ("conv_7x1_1x7", "conv_3x1_1x3"):
-        return AsymmetricConv(C, int(name[5]), stride)
+    if name in ASYMMETRIC_KERNELS:
+        return AsymmetricConv(C, ASYMMETRIC_KERNELS[name], stride)
     return build_op(name, C, C, stride)
 
 
@@ -102,6 +103,9 @@ class AuxiliaryHead(nn.Module):
         self.classifier = nn.Linear(768, num_classes)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if min(inputs.shape[-2:]) < 5:
+            raise ConfigError(f"the auxiliary head got a {tuple(inputs.shape[-2:])} feature map, too small for its "
+                              "5x5 pooling; use 32x32 (CIFAR) or 224x224 (ImageNet) inputs or set auxiliary to false")
         return self.classifier(self.features(inputs).flatten(1))
 
 
