@@ -268,7 +268,8 @@ def render_png(drawing: CellDrawing, scale: float = 1.5) -> np.ndarray:
         (w, h), base = cv2.getTextSize(label, font, font_scale, weight)
         cx, cy = pixel(x, y)
         if background:
-            cv2.rectangle(image, (cx - w // 2 - 3, cy - h // 2 - 4), (cx + w // 2 + 3, cy + h // 2 + base), (255,) * 3, -1)
+            cv2.rectangle(image, (cx - w // 2 - 3, cy - h // 2 - 4), (cx + w // 2 + 3, cy + h // 2 + base),
+                          (255, 255, 255), -1)
         cv2.putText(image, label, (cx - w // 2, cy + h // 2), font, font_scale, colour, weight, cv2.LINE_AA)
 
     text(drawing.title, (x0 + x1) / 2, y0 + MARGIN - FONT_PX / 3, (0, 0, 0), False, thickness + 1)
@@ -277,7 +278,8 @@ def render_png(drawing: CellDrawing, scale: float = 1.5) -> np.ndarray:
         points = np.array([pixel(x, y) for x, y in item.points], np.int32)
         if item.edge.kind == "concat":
             for k in range(0, len(points) - 1, 4):
-                cv2.line(image, tuple(points[k]), tuple(points[min(k + 2, len(points) - 1)]), colour, thickness, cv2.LINE_AA)
+                dash_end = points[min(k + 2, len(points) - 1)]
+                cv2.line(image, tuple(points[k]), tuple(dash_end), colour, thickness, cv2.LINE_AA)
         else:
             cv2.polylines(image, [points], False, colour, thickness, cv2.LINE_AA)
         tip, back = points[-1].astype(float), points[max(0, len(points) - 4)].astype(float)

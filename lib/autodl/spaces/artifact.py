@@ -99,7 +99,8 @@ def _make_artifact(data: Mapping[str, Any], where: str) -> Artifact:
                     _check_benchmark(data.get("benchmark"), where), extra)
 
 
-def save_artifact(path: str | os.PathLike, arch: str | Arch | Genotype | Mapping[str, Any], *, algorithm: str, dataset: str,
+def save_artifact(path: str | os.PathLike, arch: str | Arch | Genotype | Mapping[str, Any], *,
+                  algorithm: str, dataset: str,
                   seed: int | None = None, search_cost_s: float | None = None,
                   benchmark: Mapping[str, Any] | None = None, space: str | None = None,
                   **extra: Any) -> Artifact:

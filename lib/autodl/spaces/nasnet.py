@@ -185,7 +185,7 @@ def _derive_cell(weights: np.ndarray, op_names: Sequence[str], steps: int, rule:
     return tuple(nodes)
 
 
-def derive_genotype(normal_weights: Any, reduce_weights: Any, op_names: Sequence[str] = DARTS_SEARCH_OPS,
+def deriveGenotype(normal_weights: Any, reduce_weights: Any, op_names: Sequence[str] = DARTS_SEARCH_OPS,
                     steps: int = 4, rule: str = "darts") -> Genotype:
     """The discrete genotype of a DARTS-space search from its per-edge op weights (e.g. softmax of α).
 
@@ -209,10 +209,6 @@ def derive_genotype(normal_weights: Any, reduce_weights: Any, op_names: Sequence
                     _derive_cell(reduce, names, steps, rule), concat)
 
 
-def _genotype(normal: list, normal_concat: list, reduce: list, reduce_concat: list) -> Genotype:
-    return Genotype(normal, normal_concat, reduce, reduce_concat)
-
-
 _SEP3, _SEP5, _SEP7 = "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7"
 _DIL3, _DIL5 = "dil_conv_3x3", "dil_conv_5x5"
 _AVG, _MAX, _SKIP, _C313 = "avg_pool_3x3", "max_pool_3x3", "skip_connect", "conv_3x1_1x3"
@@ -222,28 +218,28 @@ _PNASNET_CELL = [[(_SEP5, 0), (_MAX, 0)], [(_SEP7, 1), (_MAX, 1)], [(_SEP5, 1), 
 
 # Published cells (NASNet-A, PNASNet-5, DARTS first/second order, SETN, GDAS), as listed in spec 1.7.
 GENOTYPES: dict[str, Genotype] = {
-    "NASNet": _genotype(
+    "NASNet": Genotype(
         [[(_SEP5, 1), (_SEP3, 0)], [(_SEP5, 0), (_SEP3, 0)], [(_AVG, 1), (_SKIP, 0)],
          [(_AVG, 0), (_AVG, 0)], [(_SEP3, 1), (_SKIP, 1)]], [2, 3, 4, 5, 6],
         [[(_SEP5, 1), (_SEP7, 0)], [(_MAX, 1), (_SEP7, 0)], [(_AVG, 1), (_SEP5, 0)],
          [(_SKIP, 3), (_AVG, 2)], [(_SEP3, 2), (_MAX, 1)]], [4, 5, 6]),
-    "PNASNet": _genotype(_PNASNET_CELL, [2, 3, 4, 5, 6], _PNASNET_CELL, [2, 3, 4, 5, 6]),
-    "DARTS_V1": _genotype(
+    "PNASNet": Genotype(_PNASNET_CELL, [2, 3, 4, 5, 6], _PNASNET_CELL, [2, 3, 4, 5, 6]),
+    "DARTS_V1": Genotype(
         [[(_SEP3, 1), (_SEP3, 0)], [(_SKIP, 0), (_SEP3, 1)], [(_SKIP, 0), (_SEP3, 1)],
          [(_SEP3, 0), (_SKIP, 2)]], [2, 3, 4, 5],
         [[(_MAX, 0), (_MAX, 1)], [(_SKIP, 2), (_MAX, 0)], [(_MAX, 0), (_SKIP, 2)],
          [(_SKIP, 2), (_AVG, 0)]], [2, 3, 4, 5]),
-    "DARTS_V2": _genotype(
+    "DARTS_V2": Genotype(
         [[(_SEP3, 0), (_SEP3, 1)], [(_SEP3, 0), (_SEP3, 1)], [(_SEP3, 1), (_SKIP, 0)],
          [(_SKIP, 0), (_DIL3, 2)]], [2, 3, 4, 5],
         [[(_MAX, 0), (_MAX, 1)], [(_SKIP, 2), (_MAX, 1)], [(_MAX, 0), (_SKIP, 2)],
          [(_SKIP, 2), (_MAX, 1)]], [2, 3, 4, 5]),
-    "SETN": _genotype(
+    "SETN": Genotype(
         [[(_SKIP, 0), (_SEP5, 1)], [(_SEP5, 0), (_SEP3, 1)], [(_SEP5, 1), (_SEP5, 3)],
          [(_MAX, 1), (_C313, 4)]], [2, 3, 4, 5],
         [[(_SEP3, 0), (_SEP5, 1)], [(_AVG, 0), (_SEP5, 1)], [(_AVG, 0), (_SEP5, 1)],
          [(_AVG, 0), (_SKIP, 1)]], [2, 3, 4, 5]),
-    "GDAS_V1": _genotype(
+    "GDAS_V1": Genotype(
         [[(_SKIP, 0), (_SKIP, 1)], [(_SKIP, 0), (_SEP5, 2)], [(_SEP3, 3), (_SKIP, 0)],
          [(_SEP5, 4), (_SEP3, 3)]], [2, 3, 4, 5],
         [[(_SEP5, 0), (_SEP3, 1)], [(_SEP5, 2), (_SEP5, 1)], [(_DIL5, 2), (_SEP3, 1)],
@@ -252,7 +248,7 @@ GENOTYPES: dict[str, Genotype] = {
 GENOTYPES["DARTS"] = GENOTYPES["DARTS_V2"]
 
 
-def get_genotype(name: str) -> Genotype:
+def getGenotype(name: str) -> Genotype:
     """A published genotype by name: NASNet, PNASNet, DARTS_V1, DARTS_V2 (alias DARTS), SETN, GDAS_V1."""
     try:
         return GENOTYPES[name]
