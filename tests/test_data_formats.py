@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import struct
 
 import numpy as np
 import pytest
@@ -162,6 +163,32 @@ def test_safe_load_reads_numpy_1_module_names():
     payload = pickle.dumps(np.arange(4, dtype=np.uint8), protocol=2).replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
     assert b"numpy.core.multiarray" in payload
     assert safe_load(io.BytesIO(payload)).tolist() == [0, 1, 2, 3]
+
+
+def python2_string(data: bytes) -> bytes:
+    """A Python 2 ``str`` as cPickle protocol 2 writes it (SHORT_BINSTRING or BINSTRING)."""
+    return (b"U" + bytes([len(data)]) if len(data) < 256 else b"T" + struct.pack("<i", len(data))) + data
+
+
+def python2_batch(images: np.ndarray, labels: list[int]) -> bytes:
+    """The bytes Python 2 writes for ``{'data': uint8 array, 'labels': [...]}`` (the official CIFAR layout)."""
+    count, row = images.shape
+    array = (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85" + python2_string(b"b") + b"\x87R"
+             + b"(K\x01(J" + struct.pack("<i", count) + b"J" + struct.pack("<i", row) + b"t"
+             + b"cnumpy\ndtype\n" + python2_string(b"u1") + b"K\x00K\x01\x87R"
+             + b"(K\x03" + python2_string(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+             + b"\x89" + python2_string(images.tobytes()) + b"tb")
+    label_list = b"](" + b"".join(b"K" + bytes([label]) for label in labels) + b"e"
+    return b"\x80\x02}(" + python2_string(b"data") + array + python2_string(b"labels") + label_list + b"u."
+
+
+def test_python2_pickles_as_in_the_official_files(tmp_path):
+    folder = write_fake_cifar10(tmp_path, n_train=10, n_test=5)
+    images = np.random.default_rng(1).integers(0, 256, (5, 3072), dtype=np.uint8)
+    (folder / "test_batch").write_bytes(python2_batch(images, [9, 8, 7, 6, 5]))
+    test = get_datasets("cifar10", tmp_path).test
+    assert test.labels.tolist() == [9, 8, 7, 6, 5]
+    assert torch.equal(test.images, torch.from_numpy(images.reshape(5, 3, 32, 32)))
 
 
 @pytest.mark.parametrize("name", ["imagenet-1k", "imagenet-1k-s"])

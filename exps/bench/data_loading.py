@@ -15,8 +15,10 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from autodl.data import get_datasets
+from autodl.data import get_datasets, with_transform
+from autodl.data.cifar import CIFAR10
 from autodl.data.fakes import write_fake_cifar10
+from autodl.data.transforms import Compose, Cutout, Normalize, RandomCrop, RandomHorizontalFlip, ToFloat
 
 
 def emit(case: str, images: int, seconds: float, **context) -> None:
@@ -39,7 +41,13 @@ def run(n_train: int, batch_size: int, workers: list[int], cutout: int) -> None:
         start = time.perf_counter()
         for index in range(len(train)):
             train[index]
-        emit("augment", n_train, time.perf_counter() - start, cutout=cutout)
+        emit("augment", n_train, time.perf_counter() - start, cutout=cutout, pipeline="fused uint8 (ImagePipeline)")
+        steps = [RandomHorizontalFlip(), RandomCrop(32, 4), ToFloat(), Normalize(CIFAR10.mean, CIFAR10.std)]
+        stepwise = with_transform(train, Compose(steps + ([Cutout(cutout)] if cutout > 0 else [])))
+        start = time.perf_counter()
+        for index in range(len(stepwise)):
+            stepwise[index]
+        emit("augment-stepwise", n_train, time.perf_counter() - start, cutout=cutout, pipeline="one torch call per step")
         for count in workers:
             loader = DataLoader(train, batch_size=batch_size, shuffle=True, num_workers=count)
             start = time.perf_counter()
