@@ -185,7 +185,7 @@ def _derive_cell(weights: np.ndarray, op_names: Sequence[str], steps: int, rule:
     return tuple(nodes)
 
 
-def deriveGenotype(normal_weights: Any, reduce_weights: Any, op_names: Sequence[str] = DARTS_SEARCH_OPS,
+def derive_genotype(normal_weights: Any, reduce_weights: Any, op_names: Sequence[str] = DARTS_SEARCH_OPS,
                     steps: int = 4, rule: str = "darts") -> Genotype:
     """The discrete genotype of a DARTS-space search from its per-edge op weights (e.g. softmax of α).
 
@@ -248,7 +248,7 @@ GENOTYPES: dict[str, Genotype] = {
 GENOTYPES["DARTS"] = GENOTYPES["DARTS_V2"]
 
 
-def getGenotype(name: str) -> Genotype:
+def get_genotype(name: str) -> Genotype:
     """A published genotype by name: NASNet, PNASNet, DARTS_V1, DARTS_V2 (alias DARTS), SETN, GDAS_V1."""
     try:
         return GENOTYPES[name]
