@@ -6,9 +6,8 @@ import json
 import numpy as np
 
 from autodl.cli import ArgumentParser, positive_float, run_main
-from autodl.data import get_datasets
+from autodl.data import class_balanced_split, get_datasets
 from autodl.errors import DataError
-from autodl.data.splits import class_balanced_split
 from autodl.utils import atomic_write_text
 
 PREPARE_DATASETS = ("cifar10", "cifar100", "imagenet-1k", "digits")

@@ -45,7 +45,8 @@ class ImageArrayDataset(Dataset):
 def with_transform(dataset: Dataset, transform: Callable | None) -> Dataset:
     """A shallow copy of ``dataset`` (sharing its images) whose ``transform`` is replaced."""
     if not hasattr(dataset, "transform"):
-        raise TypeError(f"{type(dataset).__name__} has no 'transform' attribute to replace")
+        raise DataError(f"{type(dataset).__name__} has no 'transform' attribute to replace; "
+                        "pass a dataset built by autodl.data.get_datasets")
     clone = copy.copy(dataset)
     clone.transform = transform
     return clone
