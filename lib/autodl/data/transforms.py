@@ -102,7 +102,7 @@ class Lighting:
 
 
 class ImagePipeline:
-    """Fused pipeline for uint8 CHW images: [flip] -> [zero-pad + crop] -> to float, normalise -> [cutout].
+    """Fused pipeline for square uint8 CHW images: [flip] -> [zero-pad + crop] -> to float, normalise -> [cutout].
 
     Same result as ``RandomHorizontalFlip, RandomCrop, ToFloat, Normalize, Cutout`` (spec 5.1
     order), computed in NumPy on the small uint8 image with one draw of five uniforms from torch's
@@ -119,6 +119,7 @@ class ImagePipeline:
 
     @property
     def is_random(self) -> bool:
+        """Whether any step draws random numbers (False for the test transform)."""
         return self.flip or self.crop_size is not None or self.cutout > 0
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
