@@ -200,13 +200,18 @@ class NASBench201API:
 
         ``is_random``: True = one random seed (Python ``random``), False = mean over seeds, int = that seed.
         """
+        if type(hp) is str and use_12epochs_result is None and type(index) is int and self._store is not None \
+                and index not in self.arch2infos_dict:  # the hot path: straight to the arrays
+            table = self._store._tables.get((hp, dataset))
+            if table is not None and 0 <= index < len(self.meta_archs):
+                return _store_more_info(table, index, iepoch, is_random)
         hp = _hp(hp, use_12epochs_result)
         index = self.query_index_by_arch(index)
         if index < 0:
             raise BenchmarkError(f"architecture {index} is not in the benchmark {self.filename}; pass an index or a valid architecture string")
         if index not in self.arch2infos_dict and self._store is not None:
             self._has_hp(hp)
-            return _store_more_info(self._store, index, dataset, iepoch, hp, is_random)
+            return _store_more_info(self._store.table(hp, dataset), index, iepoch, is_random)
         archresult = self._require(index, hp)
         if isinstance(is_random, bool) and is_random:
             is_random = random.choice(archresult.get_dataset_seeds(dataset))
@@ -403,26 +408,29 @@ def _timed(prefix: str, metrics: dict, total: Any) -> dict[str, Any]:
 
 
 def _slots(table: DatasetTable, index: int, is_random: bool | int) -> list[int]:
-    seeds = table.seed_list(index)
+    seeds = table.seed_lists[index]
     if not seeds:
         raise BenchmarkError(f"architecture {index} has no {table.hp}-epoch run on {table.dataset}; choose an evaluated architecture")
-    if isinstance(is_random, bool):
-        return [seeds.index(random.choice(seeds))] if is_random else list(range(len(seeds)))
-    if isinstance(is_random, (int, np.integer)):
+    if is_random is True:
+        return [seeds.index(random.choice(seeds))]
+    if is_random is False:
+        return list(range(len(seeds)))
+    if isinstance(is_random, (int, np.integer)) and not isinstance(is_random, bool):
         if is_random not in seeds:
             raise BenchmarkError(f"seed {is_random} was not run on {table.dataset}; expected one of {seeds}")
         return [seeds.index(is_random)]
     raise BenchmarkError(f"is_random={is_random!r} is invalid; expected True, False or a seed (int)")
 
 
-def _epoch_rows(table: DatasetTable, index: int, slots: list[int], iepoch: int | None) -> tuple[list[float], float]:
+def _epoch_rows(table: DatasetTable, index: int, slots: list[int], iepoch: int | None) -> tuple[list[float], Any]:
     """Values of the ``final.npy`` rows (averaged over ``slots``) after epoch ``iepoch``, and the epoch count."""
-    epochs = table.run_epochs[index, slots]
+    epochs = table.epoch_lists[index]
     if iepoch is None:
-        block = table.final[:, index, slots[0]] if len(slots) == 1 else table.final[:, index, slots].mean(axis=1)
-        return block.tolist(), float(epochs.mean()) if len(slots) > 1 else int(epochs[0])
-    if not all(0 <= iepoch < e for e in epochs.tolist()):
-        raise BenchmarkError(f"epoch {iepoch} is out of range; expected 0..{int(epochs.min()) - 1} (0-based) or None for the last")
+        if len(slots) == 1:
+            return table.final[:, index, slots[0]].tolist(), epochs[slots[0]]
+        return table.seed_mean("final")[:, index].tolist(), sum(epochs) / len(epochs)
+    if not all(0 <= iepoch < epochs[slot] for slot in slots):
+        raise BenchmarkError(f"epoch {iepoch} is out of range; expected 0..{min(epochs) - 1} (0-based) or None for the last")
     rows = []
     columns = table.curve_index
     for slot in slots:
@@ -438,43 +446,43 @@ def _epoch_rows(table: DatasetTable, index: int, slots: list[int], iepoch: int |
     return (values[0] if len(slots) == 1 else values.mean(axis=0)).tolist(), iepoch + 1
 
 
-def _store_more_info(store: Store, index: int, dataset: str, iepoch: int | None, hp: str,
-                     is_random: bool | int) -> dict[str, Any]:
-    table = store.table(hp, dataset)
-    slots = _slots(table, index, is_random)
-    values, total = _epoch_rows(table, index, slots, iepoch)
-    loss, accuracy, _, _, all_time = values[:5]
-    all_time = _value(all_time)
-    info = {"train-loss": loss, "train-accuracy": accuracy,
+def _more_info_plan(table: DatasetTable) -> list[tuple[str, int | None]]:
+    """(key prefix, first ``final.npy`` row of its set) in the official key order of ``get_more_info``."""
+    plan = table._cache.get("more-info-plan")
+    if plan is None:
+        pairs = _MORE_INFO_SETS.get(table.dataset, _DEFAULT_MORE_INFO_SETS)
+        plan = table._cache["more-info-plan"] = [(prefix, table.final_index.get(f"{name}-loss")) for prefix, name in pairs]
+    return plan
+
+
+def _store_more_info(table: DatasetTable, index: int, iepoch: int | None, is_random: bool | int) -> dict[str, Any]:
+    values, total = _epoch_rows(table, index, _slots(table, index, is_random), iepoch)
+    all_time = values[4]
+    all_time = None if all_time != all_time else all_time
+    info = {"train-loss": values[0], "train-accuracy": values[1],
             "train-per-time": all_time / total if all_time is not None else None, "train-all-time": all_time}
-    rows = table.final_index
-    for prefix, setname in _MORE_INFO_SETS.get(dataset, _DEFAULT_MORE_INFO_SETS):
-        start = rows.get(f"{setname}-loss")
+    for prefix, start in _more_info_plan(table):
         if start is None or values[start + 1] != values[start + 1]:
-            if dataset == "cifar10-valid" and prefix == "valid":
+            if prefix == "valid" and table.dataset == "cifar10-valid":
                 raise BenchmarkError(f"architecture {index} has no x-valid result on cifar10-valid; the store is incomplete")
             continue
-        set_time = _value(values[start + 3])
-        info[f"{prefix}-loss"], info[f"{prefix}-accuracy"] = values[start], values[start + 1]
-        info[f"{prefix}-per-time"] = set_time / total if set_time is not None else None
-        info[f"{prefix}-all-time"] = set_time
+        set_time = values[start + 3]
+        set_time = None if set_time != set_time else set_time
+        info[prefix + "-loss"] = values[start]
+        info[prefix + "-accuracy"] = values[start + 1]
+        info[prefix + "-per-time"] = set_time / total if set_time is not None else None
+        info[prefix + "-all-time"] = set_time
     return info
 
 
 def _store_cost_info(table: DatasetTable, index: int) -> dict[str, Any]:
     count = len(_slots(table, index, False))
-    block = table.cost[:, index, :count]
-    latencies = block[2][block[2] > 0]
-    info: dict[str, Any] = {"flops": np.mean(block[0]), "params": np.mean(block[1]),
-                            "latency": np.mean(latencies) if latencies.size else None}
-    for name, row in zip(table.cost_names[3:], block[3:]):
-        info[name] = None if np.isnan(row).any() else np.mean(row)
+    means = table.seed_mean("cost")[:, index].tolist()
+    latencies = [value for value in table.cost[2, index, :count].tolist() if value > 0]
+    info: dict[str, Any] = {"flops": means[0], "params": means[1], "latency": np.mean(latencies) if latencies else None}
+    for name, value in zip(table.cost_names[3:], means[3:]):
+        info[name] = None if value != value else value
     return info
-
-
-def _seed_mean(values: np.ndarray, valid: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(valid, values, 0.0).sum(axis=1) / counts
 
 
 def _store_find_best(table: DatasetTable, setname: str, mask: np.ndarray, flop_max: float | None,
@@ -483,15 +491,12 @@ def _store_find_best(table: DatasetTable, setname: str, mask: np.ndarray, flop_m
     row = table.final_index.get("train-accuracy" if setname == "train" else f"{setname}-accuracy")
     if row is None:
         raise BenchmarkError(f"unknown set {setname!r} for {table.dataset}; expected train, valid, test or one of {', '.join(table.eval_sets)}")
-    valid = table.seeds >= 0
-    counts = valid.sum(axis=1)
-    accuracy = _seed_mean(table.final[row], valid, counts)
-    keep = mask & (counts > 0)
+    accuracy = table.seed_mean("final")[row]
+    keep = mask & ~np.isnan(accuracy)
     if flop_max is not None:
-        keep &= _seed_mean(table.cost[0], valid, counts) <= flop_max
+        keep &= table.seed_mean("cost")[0] <= flop_max
     if param_max is not None:
-        keep &= _seed_mean(table.cost[1], valid, counts) <= param_max
-    keep &= ~np.isnan(accuracy)
+        keep &= table.seed_mean("cost")[1] <= param_max
     if not keep.any():
         return -1, None
     best = int(np.argmax(np.where(keep, accuracy, -np.inf)))

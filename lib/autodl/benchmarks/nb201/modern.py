@@ -36,7 +36,6 @@ class NB201Benchmark:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._index = {arch: i for i, arch in enumerate(store.meta_archs)}
-        self._means: dict[tuple, np.ndarray] = {}
 
     @classmethod
     def open(cls, path: str | os.PathLike | dict | None = None) -> "NB201Benchmark":
@@ -183,18 +182,9 @@ class NB201Benchmark:
             raise BenchmarkError(f"seed {seed!r} is invalid for metric_all; expected 'mean' or a seed value")
         return self._mean(table, "final", row)
 
-    def _mean(self, table: DatasetTable, kind: str, row: int) -> np.ndarray:
-        key = (table.hp, table.dataset, kind, row)
-        cached = self._means.get(key)
-        if cached is None:
-            valid = table.seeds >= 0
-            counts = valid.sum(axis=1)
-            values = getattr(table, kind)[row]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cached = np.where(valid, values, 0.0).sum(axis=1) / counts
-            cached.setflags(write=False)
-            self._means[key] = cached
-        return cached
+    @staticmethod
+    def _mean(table: DatasetTable, kind: str, row: int) -> np.ndarray:
+        return table.seed_mean(kind)[row]
 
     def cost(self, arch: Any, dataset: str, hp: str = "200") -> dict[str, float | None]:
         """FLOPs (M), parameters (M) and latency (s per batch of 256) of ``arch``, averaged over its runs."""

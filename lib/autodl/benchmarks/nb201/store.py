@@ -32,7 +32,6 @@ import numpy as np
 
 from .common import BenchmarkError, check_choice
 from .readers import BenchmarkSource
-from .records import ResultsCount
 
 STORE_FORMAT = "autodl-nb201-store"
 STORE_VERSION = 1
@@ -68,7 +67,7 @@ def _epoch_keys(name: str, epochs: int) -> tuple[str, ...]:
 def _series(values: Any, keys: Iterable[Any]) -> list[Any]:
     if not isinstance(values, dict):
         return [None for _ in keys]
-    return [values.get(key) for key in keys]
+    return list(map(values.get, keys))
 
 
 def _number(value: Any) -> float:
@@ -106,30 +105,51 @@ class _Block:
     config: np.ndarray
 
 
-def _run_block(block: _Block, slot: int, run_state: dict, eval_sets: list[str]) -> None:
-    run = ResultsCount.create_from_state_dict(run_state)
-    epochs = int(run.epochs)
+def _total(values: list[Any]) -> Any:
+    """The official accumulated time (``sum`` epoch by epoch), None where a time is missing."""
+    return None if None in values else sum(values)
+
+
+def _mean(values: list[Any]) -> Any:
+    return None if not values or None in values else np.mean(values)
+
+
+def _run_block(block: _Block, slot: int, run: dict, eval_sets: list[str]) -> None:
+    """Fill one seed slot from one official ``ResultsCount`` state with the official formulas (spec 4.6).
+
+    The sums and means are taken over the same Python floats in the same order as the official
+    ``get_train``/``get_eval``/``get_times``, so the last-epoch and cost values are bit-identical.
+    """
+    epochs = int(run["epochs"])
     last = epochs - 1
-    block.seeds[slot], block.epochs[slot] = int(run.seed), epochs
+    block.seeds[slot], block.epochs[slot] = int(run["seed"]), epochs
     steps = range(epochs)
-    curves = [_series(run.train_losses, steps), _series(run.train_acc1es, steps),
-              _series(run.train_acc5es, steps), _series(run.train_times, steps)]
-    train = run.get_train(last)
-    accuracy5 = run.train_acc5es.get(last) if isinstance(run.train_acc5es, dict) else None
-    final = [train["loss"], train["accuracy"], accuracy5, train["cur_time"], train["all_time"]]
+    train_times = run.get("train_times")
+    times = _series(train_times, steps)
+    curves = [_series(run["train_losses"], steps), _series(run["train_acc1es"], steps),
+              _series(run.get("train_acc5es"), steps), times]
+    timed = train_times is not None
+    final = [curves[0][last], curves[1][last], curves[2][last],
+             times[last] if timed else None, _total(times) if timed else None]
+    all_train_times = list(train_times.values()) if isinstance(train_times, dict) else []
+    latency = run.get("latency")
+    cost = [run["flop"], run["params"], -1.0 if latency is None else sum(latency) / len(latency),
+            _mean(all_train_times), None if not all_train_times or None in all_train_times else np.sum(all_train_times)]
+    eval_times = run.get("eval_times")
+    eval_timed = isinstance(eval_times, dict) and len(eval_times) > 0
     for name in eval_sets:
         keys = _epoch_keys(name, epochs)
-        curves += [_series(run.eval_losses, keys), _series(run.eval_acc1es, keys), _series(run.eval_times, keys)]
-        try:
-            info = run.get_eval(name, last)
-            final += [info["loss"], info["accuracy"], info["cur_time"], info["all_time"]]
-        except (BenchmarkError, KeyError, TypeError):
+        losses, accuracies = _series(run.get("eval_losses"), keys), _series(run.get("eval_acc1es"), keys)
+        set_times = _series(eval_times, keys)
+        curves += [losses, accuracies, set_times]
+        if name in run.get("eval_names", ()) and accuracies[last] is not None:
+            final += [losses[last], accuracies[last], set_times[last] if eval_timed else None,
+                      _total(set_times) if eval_timed else None]
+        else:
             final += [None] * len(SET_FINAL)
+        cost += [_mean(set_times), None if None in set_times else np.sum(set_times)]
     block.curves[slot, :epochs, :] = np.array(curves, dtype=np.float64).T
     block.final[:, slot] = [_number(value) for value in final]
-    times = run.get_times()
-    cost = [run.flop, run.params, run.get_latency(), times["T-train@epoch"], times["T-train@total"]]
-    cost += [times.get(f"T-{name}@{kind}") for name in eval_sets for kind in ("epoch", "total")]
     block.cost[:, slot] = [_number(value) for value in cost]
 
 
@@ -298,7 +318,7 @@ class DatasetTable:
         self.cost_names = cost_columns(self.eval_sets)
         self.curve_index = {name: i for i, name in enumerate(curve_columns(self.eval_sets))}
         self._loader = loader
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, Any] = {}
 
     def _array(self, name: str) -> np.ndarray:
         array = self._cache.get(name)
@@ -332,7 +352,40 @@ class DatasetTable:
 
     def seed_list(self, index: int) -> list[int]:
         """The ascending seeds run for architecture ``index`` (empty when it has none here)."""
-        return [seed for seed in self.seeds[index].tolist() if seed >= 0]
+        return self.seed_lists[index]
+
+    @property
+    def seed_lists(self) -> list[list[int]]:
+        """Per architecture, its run seeds as a Python list (built once; queries then need no NumPy call)."""
+        cached = self._cache.get("seed_lists")
+        if cached is None:
+            cached = self._cache["seed_lists"] = [[seed for seed in row if seed >= 0] for row in self.seeds.tolist()]
+        return cached  # type: ignore[return-value]
+
+    @property
+    def epoch_lists(self) -> list[list[int]]:
+        """Per architecture, the epoch count of each run as a Python list."""
+        cached = self._cache.get("epoch_lists")
+        if cached is None:
+            cached = self._cache["epoch_lists"] = [row[: len(seeds)] for row, seeds in
+                                                   zip(self.run_epochs.tolist(), self.seed_lists)]
+        return cached  # type: ignore[return-value]
+
+    def seed_mean(self, name: str) -> np.ndarray:
+        """``final`` or ``cost`` averaged over each architecture's runs: shape [rows, A], NaN where none.
+
+        Summing the seed slots in order and dividing by the run count is exactly ``np.mean`` of the runs.
+        """
+        key = f"mean-{name}"
+        cached = self._cache.get(key)
+        if cached is None:
+            valid = self.seeds >= 0
+            counts = valid.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cached = np.where(valid[None], self._array(name), 0.0).sum(axis=2) / counts
+            cached.setflags(write=False)
+            self._cache[key] = cached
+        return cached
 
 
 class Store:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import itertools
+import json
 import os
 import pickle
 from collections import OrderedDict
@@ -125,3 +126,53 @@ def write_nats_file(benchmark: dict[str, Any], path: str | os.PathLike) -> Path:
     with bz2.open(path, "wb") as handle:
         pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
     return Path(path)
+
+
+def write_synthetic_store(folder: str | os.PathLike, num_archs: int = 15625, epochs: tuple[int, int] = (12, 200),
+                          seed: int = 0) -> Path:
+    """Write a store of the full v1_1 shape directly from random arrays (seconds instead of a 28 GB detour).
+
+    Seed counts follow the v1_1 file: 200 epochs once/twice/three times for 2,225/5,439/7,961 of the
+    15,625 architectures (seeds 777, 888, 999); 12 epochs twice on cifar10-valid (111, 777), once elsewhere.
+    """
+    from .store import INDEX_FILE, STORE_FORMAT, STORE_VERSION, cost_columns, curve_columns, final_columns
+
+    folder = Path(folder)
+    rng = np.random.default_rng(seed)
+    counts = rng.permutation(np.repeat([1, 2, 3], np.round(np.array([2225, 5439, 7961]) * num_archs / 15625).astype(int)))
+    counts = np.resize(counts, num_archs)
+    layout: dict[str, Any] = {}
+    for hp, epoch_count in (("12", epochs[0]), ("200", epochs[1])):
+        slots = 2 if hp == "12" else 3
+        layout[hp] = {"epochs": epoch_count, "seed_slots": slots,
+                      "datasets": {name: {"eval_sets": list(sets)} for name, sets in _EVAL_SETS.items()}}
+        for dataset, sets in _EVAL_SETS.items():
+            sub = folder / f"hp{hp}" / dataset
+            sub.mkdir(parents=True, exist_ok=True)
+            if hp == "12":
+                run_seeds = [111, 777] if dataset == "cifar10-valid" else [777]
+                seeds = np.full((num_archs, slots), -1, np.int64)
+                seeds[:, : len(run_seeds)] = run_seeds
+            else:
+                seeds = np.where(np.arange(slots)[None, :] < counts[:, None], np.array([777, 888, 999])[None, :], -1)
+            valid = seeds >= 0
+            np.save(sub / "seeds.npy", seeds)
+            np.save(sub / "epochs.npy", np.where(valid, epoch_count, 0).astype(np.int32))
+            final = rng.uniform(1, 100, (len(final_columns(sets)), num_archs, slots))
+            cost = rng.uniform(0.01, 200, (len(cost_columns(sets)), num_archs, slots))
+            np.save(sub / "final.npy", np.where(valid[None], final, np.nan))
+            np.save(sub / "cost.npy", np.where(valid[None], cost, np.nan))
+            np.save(sub / "config.npy", np.tile(np.array([16, 5, _CLASSES[dataset]], np.int32), (num_archs, 1)))
+            curves = np.lib.format.open_memmap(sub / "curves.npy", mode="w+", dtype=np.float32,
+                                               shape=(num_archs, slots, epoch_count, len(curve_columns(sets))))
+            for start in range(0, num_archs, 1024):
+                chunk = rng.uniform(0, 100, curves[start:start + 1024].shape).astype(np.float32)
+                chunk[~valid[start:start + 1024]] = np.nan
+                curves[start:start + 1024] = chunk
+            curves.flush()
+            del curves
+    np.save(folder / "evaluated.npy", np.ones(num_archs, dtype=bool))
+    index = {"format": STORE_FORMAT, "version": STORE_VERSION, "source": "synthetic", "curve_dtype": "float32",
+             "num_archs": num_archs, "hps": layout, "meta_archs": arch_strings(num_archs)}
+    (folder / INDEX_FILE).write_text(json.dumps(index))
+    return folder
