@@ -22,8 +22,15 @@ def without_time(history):
     return [{k: v for k, v in record.items() if k != "epoch_time_s"} for record in history]
 
 
-def test_killed_run_resumes_to_identical_weights_and_metrics(tmp_path, monkeypatch):
-    full = run(tmp_path / "full")
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    """One uninterrupted run shared by the tests below (training is the slow part)."""
+    save_dir = tmp_path_factory.mktemp("full")
+    return save_dir, run(save_dir)
+
+
+def test_killed_run_resumes_to_identical_weights_and_metrics(tmp_path, monkeypatch, full_run):
+    full_dir, full = full_run
     assert len(full) == 4 and full[-1]["train_loss"] < full[0]["train_loss"] and full[-1]["test_top1"] > 20.0
 
     original_start = ClassifierTask.start_epoch
@@ -41,28 +48,39 @@ def test_killed_run_resumes_to_identical_weights_and_metrics(tmp_path, monkeypat
     resumed = run(tmp_path / "resumed")
     assert without_time(resumed) == without_time(full)
 
-    weights_full = load_checkpoint(tmp_path / "full" / "checkpoint" / "last.pth")["task"]["model"]
+    weights_full = load_checkpoint(full_dir / "checkpoint" / "last.pth")["task"]["model"]
     weights_resumed = load_checkpoint(tmp_path / "resumed" / "checkpoint" / "last.pth")["task"]["model"]
     assert all(torch.equal(weights_full[k], weights_resumed[k]) for k in weights_full)
     lines = (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [0, 1, 2, 3]
 
 
-def test_run_directory_contents_and_evaluation(tmp_path):
-    history = run(tmp_path / "run")
-    files = sorted(p.relative_to(tmp_path / "run").as_posix() for p in (tmp_path / "run").rglob("*") if p.is_file())
+def test_run_directory_contents_and_evaluation(full_run):
+    run_dir, history = full_run
+    files = sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file())
     assert files == ["checkpoint/best.pth", "checkpoint/last.pth", "config.json", "log.txt", "metrics.jsonl"]
-    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == dict(MODEL, num_classes=10) and config["optim"]["LR"] == 0.1 and config["seed"] == 7
-    log = (tmp_path / "run" / "log.txt").read_text()
+    log = (run_dir / "log.txt").read_text()
     assert '"torch": "' in log and "device=cpu" in log and "MFLOPs" in log
-    result = evaluate_checkpoint(tmp_path / "run" / "checkpoint" / "last.pth", device="cpu")
+    result = evaluate_checkpoint(run_dir / "checkpoint" / "last.pth", device="cpu")
     assert result["test_top1"] == pytest.approx(history[-1]["test_top1"])
     assert result["epoch"] == 4
 
 
-def test_resuming_with_another_config_is_refused(tmp_path):
-    run(tmp_path / "run")
+def test_resuming_with_another_config_is_refused(full_run):
     with pytest.raises(CheckpointError, match=r"different config \(differs in: optim\)"):
-        train_classifier(MODEL, OptimConfig(epochs=3, LR=0.2, batch_size=128), "digits16", tmp_path / "run",
+        train_classifier(MODEL, OptimConfig(epochs=3, LR=0.2, batch_size=128), "digits16", full_run[0],
                          seed=7, device="cpu", progress=False, echo=False)
+
+
+def test_distillation_from_a_teacher_run(tmp_path, full_run):
+    teacher = full_run[0] / "checkpoint" / "best.pth"
+    optim = OptimConfig(epochs=1, LR=0.05, momentum=0.9, batch_size=128)
+    result = train_classifier({"name": "small-cnn", "channels": 2}, optim, "digits16", tmp_path / "kd", seed=1,
+                              device="cpu", progress=False, echo=False, teacher_checkpoint=str(teacher))
+    record = result.history[-1]
+    assert record["teacher_test_top1"] == pytest.approx(max(h["test_top1"] for h in full_run[1]))
+    assert record["train_loss"] > 0 and result.model.classifier.in_features == 8
+    config = json.loads((tmp_path / "kd" / "config.json").read_text())
+    assert config["distill"] == {"teacher_checkpoint": str(teacher), "alpha": 0.9, "temperature": 4.0}

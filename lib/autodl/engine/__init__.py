@@ -1,5 +1,6 @@
 """The shared training engine: optimisers, schedules, losses, loops, checkpoints, runs, FLOPs."""
 from .checkpoint import load_checkpoint, save_checkpoint
+from .distill import DistillationLoss
 from .flops import count_flops, count_parameters, get_model_infos
 from .losses import LabelSmoothingCrossEntropy, build_criterion
 from .meters import AverageMeter, correct_topk, obtain_accuracy

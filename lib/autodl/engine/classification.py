@@ -8,6 +8,7 @@ from torch import nn
 
 from ..config import OptimConfig
 from .device import Precision
+from .distill import DistillationLoss
 from .distributed import DistInfo, average_buffers, wrap_ddp
 from .losses import build_criterion
 from .meters import correct_topk
@@ -86,9 +87,10 @@ class ClassifierTask(Task):
             sampler.set_epoch(epoch)
         self.model.train()
 
-    def loss(self, outputs: Any, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The training loss and the logits it scored; the auxiliary head adds ``auxiliary`` x its loss."""
-        logits, aux_logits = split_outputs(outputs)
+    def compute_loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training loss of a batch and the logits it scored; an auxiliary head adds
+        ``auxiliary`` x its loss.  Subclasses (distillation) change the loss here."""
+        logits, aux_logits = split_outputs(self.model(inputs))
         loss = self.criterion(logits, targets)
         if aux_logits is not None and self.config.auxiliary > 0:
             loss = loss + self.config.auxiliary * self.criterion(aux_logits, targets)
@@ -100,7 +102,7 @@ class ClassifierTask(Task):
         self.scheduler.update(epoch, fraction)
         self.optimizer.zero_grad(set_to_none=True)
         with self.precision.autocast():
-            loss, logits = self.loss(self.model(inputs), targets)
+            loss, logits = self.compute_loss(inputs, targets)
         self.precision.backward_step(loss, self.optimizer)
         with torch.no_grad():
             top1, top5 = correct_topk(logits, targets, (1, 5))
@@ -126,3 +128,31 @@ class ClassifierTask(Task):
         self.scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler"):
             self.precision.scaler.load_state_dict(state["scaler"])
+
+
+class DistillationTask(ClassifierTask):
+    """Knowledge distillation (the original ``Simple-KD``): the student learns from the targets and
+    from a frozen teacher, ``(1 - alpha) CE + alpha T^2 KL(teacher || student)``."""
+
+    def __init__(self, model: nn.Module, teacher: nn.Module, config: OptimConfig, train_loader: Iterable,
+                 eval_loaders: dict[str, Iterable], device: torch.device, alpha: float = 0.9,
+                 temperature: float = 4.0, **kwargs: Any) -> None:
+        super().__init__(model, config, train_loader, eval_loaders, device, **kwargs)
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.distill = DistillationLoss(alpha, temperature)
+        self.teacher_metrics: dict[str, float] | None = None
+
+    def compute_loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            teacher_logits, _ = split_outputs(self.teacher(inputs))
+        logits, _ = split_outputs(self.model(inputs))
+        return self.distill(logits, teacher_logits.float(), targets), logits
+
+    def end_epoch(self, epoch: int, total_epochs: int) -> dict[str, float]:
+        metrics = super().end_epoch(epoch, total_epochs)
+        if self.teacher_metrics is None:  # the teacher is frozen: evaluate it once
+            self.teacher_metrics = {}
+            for name, loader in self.eval_loaders.items():
+                result = evaluate(self.teacher, loader, self.criterion, self.device, self.precision)
+                self.teacher_metrics[f"teacher_{name}_top1"] = result["top1"]
+        return {**metrics, **self.teacher_metrics}

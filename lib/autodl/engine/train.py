@@ -17,7 +17,7 @@ from ..data.loader import make_loader
 from ..errors import CheckpointError
 from ..models import create_model, resolve_model_config
 from .checkpoint import load_checkpoint
-from .classification import ClassifierTask, evaluate
+from .classification import ClassifierTask, DistillationTask, evaluate
 from .device import Precision, prepare_model, resolve_device
 from .distributed import cleanup, init_distributed, local_device
 from .flops import get_model_infos
@@ -46,11 +46,14 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
                      seed: int = -1, batch_size: int | None = None, test_batch_size: int | None = None,
                      workers: int = 0, cutout: int = 0, eval_frequency: int = 1, device: str = "auto",
                      amp: bool = True, deterministic: bool = False, progress: bool | None = None,
-                     init_model: str | None = None, echo: bool = True) -> TrainResult:
+                     init_model: str | None = None, echo: bool = True, teacher_checkpoint: str | None = None,
+                     kd_alpha: float = 0.9, kd_temperature: float = 4.0) -> TrainResult:
     """Train ``model_config`` on ``dataset`` with ``optim_config``, writing a run directory at ``save_dir``.
 
     Re-running with the same ``save_dir`` and settings resumes exactly where the last run stopped.
     Under ``torchrun`` every process trains its shard and only rank 0 writes the run directory.
+    With ``teacher_checkpoint`` (a checkpoint of another run) the model is trained by knowledge
+    distillation from that run's model.
     """
     save_dir = Path(save_dir)
     if seed < 0:
@@ -69,6 +72,9 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
                 "cutout": cutout, "batch_size": batch_size, "test_batch_size": test_batch_size,
                 "seed": seed, "eval_frequency": eval_frequency, "init_model": init_model,
                 "world_size": dist_info.world_size}
+    if teacher_checkpoint:
+        settings["distill"] = {"teacher_checkpoint": str(teacher_checkpoint), "alpha": kd_alpha,
+                               "temperature": kd_temperature}
     run = RunDir(save_dir, is_main=dist_info.is_main, echo=echo)
     run.prepare(settings)
     run.log_environment()
@@ -85,8 +91,13 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
     shard = dict(world_size=dist_info.world_size, rank=dist_info.rank, seed=seed)
     train_loader = make_loader(data.train, batch_size, shuffle=True, workers=workers, **shard)
     test_loader = make_loader(data.test, test_batch_size, shuffle=False, workers=workers)
-    task = ClassifierTask(model, optim_config, train_loader, {"test": test_loader}, torch_device,
-                          amp=amp, dist_info=dist_info, eval_frequency=eval_frequency)
+    common = dict(amp=amp, dist_info=dist_info, eval_frequency=eval_frequency)
+    if teacher_checkpoint:
+        teacher = prepare_model(load_run_model(teacher_checkpoint)[0], torch_device)
+        task = DistillationTask(model, teacher, optim_config, train_loader, {"test": test_loader}, torch_device,
+                                alpha=kd_alpha, temperature=kd_temperature, **common)
+    else:
+        task = ClassifierTask(model, optim_config, train_loader, {"test": test_loader}, torch_device, **common)
     try:
         history = Trainer(task, optim_config.total_epochs, run, progress=progress, score_key="test_top1").fit()
     finally:
@@ -102,21 +113,29 @@ def run_dir_of(checkpoint: str | os.PathLike) -> Path:
     return Path(checkpoint).resolve().parent.parent
 
 
-def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = None,
-                        data_path: str | None = None, batch_size: int = 256, workers: int = 0,
-                        device: str = "auto") -> dict[str, Any]:
-    """Rebuild the model of a run from its ``config.json``, load ``checkpoint`` and evaluate on the test set."""
+def load_run_model(checkpoint: str | os.PathLike) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
+    """Rebuild a run's model from its ``config.json`` and load ``checkpoint``'s weights (on the CPU).
+
+    Returns ``(model, settings, checkpoint state)``."""
     config_path = run_dir_of(checkpoint) / "config.json"
+    state = load_checkpoint(checkpoint)
     if not config_path.is_file():
         raise CheckpointError(f"{config_path} not found; a checkpoint must stay inside its run directory "
                               "(<run>/checkpoint/last.pth) so that its config can be read")
     settings = json.loads(config_path.read_text())
-    state = load_checkpoint(checkpoint)
+    model = create_model(settings["model"])
+    model.load_state_dict(state["task"]["model"])
+    return model, settings, state
+
+
+def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = None,
+                        data_path: str | None = None, batch_size: int = 256, workers: int = 0,
+                        device: str = "auto") -> dict[str, Any]:
+    """Rebuild the model of a run, load ``checkpoint`` and evaluate it on the test set."""
+    model, settings, state = load_run_model(checkpoint)
     torch_device = resolve_device(device)
     dataset = dataset or settings["dataset"]
     data = get_datasets(dataset, data_path)
-    model = create_model(settings["model"])
-    model.load_state_dict(state["task"]["model"])
     model = prepare_model(model, torch_device)
     criterion = build_criterion(OptimConfig(**settings["optim"]))
     loader = make_loader(data.test, batch_size, shuffle=False, workers=workers)

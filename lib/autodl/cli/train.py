@@ -1,0 +1,49 @@
+"""The flags shared by the classifier-training entry points (basic-main, KD-main) and the call they make."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..config import OptimConfig, load_any_config
+from ..data import DATASETS
+from ..engine.train import TrainResult, train_classifier
+from . import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int
+
+
+def training_parser(description: str) -> ArgumentParser:
+    parser = ArgumentParser(description=description)
+    parser.add_argument("--dataset", required=True, choices=DATASETS.names(), help="dataset name")
+    parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    parser.add_argument("--model", required=True, type=existing_file, help="model config JSON (configs/archs)")
+    parser.add_argument("--optim", required=True, type=existing_file,
+                        help="optimiser recipe: JSON (configs/opts) or an original .config file")
+    parser.add_argument("--save-dir", required=True,
+                        help="run directory (config.json, log.txt, metrics.jsonl, checkpoint/); reused = resumed")
+    parser.add_argument("--epochs", type=positive_int, default=None, help="override the recipe's schedule epochs")
+    parser.add_argument("--warmup", type=non_negative_int, default=None, help="override the recipe's warm-up epochs")
+    parser.add_argument("--lr", type=positive_float, default=None, help="override the recipe's learning rate")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help="training batch per process (default: the recipe's, else 256)")
+    parser.add_argument("--test-batch-size", type=positive_int, default=None,
+                        help="evaluation batch (default: the training batch)")
+    parser.add_argument("--cutout", type=non_negative_int, default=0, help="cutout length, 0 disables")
+    parser.add_argument("--seed", type=int_arg, default=-1, help="random seed; negative picks one (kept on resume)")
+    parser.add_argument("--workers", type=non_negative_int, default=0, help="data-loading processes")
+    parser.add_argument("--eval-frequency", type=positive_int, default=1, help="evaluate every N epochs (and at the end)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:K")
+    parser.add_argument("--no-amp", dest="amp", action="store_false", help="disable mixed precision on CUDA")
+    parser.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on GPU)")
+    parser.add_argument("--init-model", type=existing_file, default=None, help="initialise weights from a checkpoint")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no log echo on stdout")
+    return parser
+
+
+def train_from_args(args: argparse.Namespace, **extra: Any) -> TrainResult:
+    """Load the recipe named by ``args`` (with its overrides) and train; ``extra`` goes to train_classifier."""
+    optim = load_any_config(OptimConfig, args.optim, epochs=args.epochs, warmup=args.warmup, LR=args.lr)
+    return train_classifier(args.model, optim, args.dataset, args.save_dir, data_path=args.data_path,
+                            seed=args.seed, batch_size=args.batch_size, test_batch_size=args.test_batch_size,
+                            workers=args.workers, cutout=args.cutout, eval_frequency=args.eval_frequency,
+                            device=args.device, amp=args.amp, deterministic=args.deterministic,
+                            progress=False if args.quiet else None, init_model=args.init_model,
+                            echo=not args.quiet, **extra)
