@@ -62,6 +62,8 @@ def test_readers_accept_official_types_and_reject_bad_files(tmp_path):
     data = {"value": np.float64(1.5), "times": OrderedDict([(0, 2.0)]), "seeds": {777, 888}, ("cifar10", 777): None}
     torch.save(data, tmp_path / "plain.pth")
     assert load_torch_file(tmp_path / "plain.pth") == data
+    torch.save(data, tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)  # the pre-1.6 format of 2020
+    assert load_torch_file(tmp_path / "legacy.pth") == data
     (tmp_path / "broken.pth").write_bytes(b"not a torch file")
     with pytest.raises(BenchmarkError, match="not a readable torch file"):
         load_torch_file(tmp_path / "broken.pth")

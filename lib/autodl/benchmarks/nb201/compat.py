@@ -491,12 +491,12 @@ def _store_find_best(table: DatasetTable, setname: str, mask: np.ndarray, flop_m
     row = table.final_index.get("train-accuracy" if setname == "train" else f"{setname}-accuracy")
     if row is None:
         raise BenchmarkError(f"unknown set {setname!r} for {table.dataset}; expected train, valid, test or one of {', '.join(table.eval_sets)}")
-    accuracy = table.seed_mean("final")[row]
+    accuracy = table.seed_mean_row("final", row)
     keep = mask & ~np.isnan(accuracy)
     if flop_max is not None:
-        keep &= table.seed_mean("cost")[0] <= flop_max
+        keep &= table.seed_mean_row("cost", 0) <= flop_max
     if param_max is not None:
-        keep &= table.seed_mean("cost")[1] <= param_max
+        keep &= table.seed_mean_row("cost", 1) <= param_max
     if not keep.any():
         return -1, None
     best = int(np.argmax(np.where(keep, accuracy, -np.inf)))

@@ -184,7 +184,7 @@ class NB201Benchmark:
 
     @staticmethod
     def _mean(table: DatasetTable, kind: str, row: int) -> np.ndarray:
-        return table.seed_mean(kind)[row]
+        return table.seed_mean_row(kind, row)
 
     def cost(self, arch: Any, dataset: str, hp: str = "200") -> dict[str, float | None]:
         """FLOPs (M), parameters (M) and latency (s per batch of 256) of ``arch``, averaged over its runs."""

@@ -1,24 +1,25 @@
 """Safe readers for the official NAS-Bench-201 and NATS-Bench (topology) files.
 
-Nothing read here can run code: ``.pth`` files go through ``torch.load(weights_only=True)`` and the
-NATS ``.pickle.pbz2`` files through a restricted unpickler that admits only plain containers,
-numbers, strings and NumPy scalars.  Every reader returns the official record layout (spec 4.5)
+Nothing read here can run code: ``.pth`` files of plain data (the released benchmark files) and the
+NATS ``.pickle.pbz2`` files go through a restricted unpickler that admits only plain containers,
+numbers, strings and NumPy scalars; ``.pth`` files with tensors (the per-architecture archives with
+weights) go through ``torch.load(weights_only=True)``.  Every reader returns the official record layout (spec 4.5)
 with the two training recipes keyed ``'12'`` and ``'200'``.
 """
 from __future__ import annotations
 
 import bz2
 import copy
+import io
 import os
 import pickle
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import IO, Any, Iterator, Mapping
 
 import numpy as np
-import torch
 
-from ...data.safe_pickle import NUMPY_ARRAY_GLOBALS, safe_load
 from ...errors import DataError
 from .common import HP_ALIASES, BenchmarkError
 
@@ -26,7 +27,62 @@ NATS_META = "meta.pickle.pbz2"
 NATS_SUFFIX = ".pickle.pbz2"
 _REQUIRED_KEYS = ("meta_archs", "arch2infos", "evaluated_indexes")
 
-_PICKLE_GLOBALS = {**NUMPY_ARRAY_GLOBALS, ("collections", "OrderedDict"): OrderedDict}
+TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+"""First object of a torch file written in the pre-1.6 (non-zip) format."""
+
+
+def _plain_globals() -> dict[tuple[str, str], Any]:
+    """The globals a plain-data benchmark pickle may name: containers and NumPy scalars, nothing callable beyond them."""
+    from ...data.safe_pickle import NUMPY_ARRAY_GLOBALS  # imported here: the store path must not import torch
+
+    table = dict(NUMPY_ARRAY_GLOBALS)
+    table[("collections", "OrderedDict")] = OrderedDict
+    for module in ("builtins", "__builtin__"):
+        table[(module, "set")], table[(module, "frozenset")] = set, frozenset
+    return table
+
+
+class _NotPlainData(Exception):
+    """The file holds more than plain data (tensors, other globals); torch's own safe loader must decide."""
+
+
+def _plain_unpickle(handle: IO[bytes]) -> Any:
+    """Unpickle with the C unpickler, admitting only :func:`_plain_globals` and no tensor storages."""
+    allowed = _plain_globals()
+
+    class PlainUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) not in allowed:
+                raise _NotPlainData(f"{module}.{name}")
+            return allowed[(module, name)]
+
+        def persistent_load(self, pid: Any) -> Any:
+            raise _NotPlainData("tensor storage")
+
+    try:
+        return PlainUnpickler(handle).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
+        raise _NotPlainData(str(error)) from None
+
+
+def _load_plain_torch_file(path: Path) -> Any:
+    """Read a torch file that holds only plain data (the released benchmark files) at C-unpickler speed."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = [name for name in archive.namelist() if name.endswith("/data.pkl") or name == "data.pkl"]
+            if len(names) != 1:
+                raise _NotPlainData("no data.pkl")
+            with io.BufferedReader(archive.open(names[0]), buffer_size=1 << 22) as handle:
+                return _plain_unpickle(handle)
+    with open(path, "rb") as handle:
+        if _plain_unpickle(handle) != TORCH_LEGACY_MAGIC:
+            raise _NotPlainData("not a torch file")
+        _plain_unpickle(handle)  # protocol version
+        _plain_unpickle(handle)  # system information
+        data = _plain_unpickle(handle)
+        if _plain_unpickle(handle):  # the keys of tensor storages: none in plain data
+            raise _NotPlainData("tensor storage")
+        return data
 
 
 def _torch_safe_globals() -> list[Any]:
@@ -38,10 +94,19 @@ def _torch_safe_globals() -> list[Any]:
 
 
 def load_torch_file(path: str | os.PathLike) -> Any:
-    """Load a ``.pth`` file of plain data with ``weights_only=True``; anything executable is refused."""
+    """Load a ``.pth`` file safely: plain data with a restricted C unpickler, tensors with ``weights_only=True``.
+
+    Anything that could execute code is refused.  Both the zip format and the pre-1.6 format are read.
+    """
     path = Path(path)
     if not path.is_file():
         raise BenchmarkError(f"benchmark file {path} does not exist; check the path or download it again")
+    try:
+        return _load_plain_torch_file(path)
+    except _NotPlainData:
+        pass  # tensors or other objects: torch's weights-only loader decides what is safe
+    import torch
+
     try:
         with torch.serialization.safe_globals(_torch_safe_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
@@ -66,9 +131,11 @@ def load_bz2_pickle(path: str | os.PathLike) -> Any:
     path = Path(path)
     if not path.is_file():
         raise BenchmarkError(f"benchmark file {path} does not exist; check the path or extract the archive again")
+    from ...data.safe_pickle import safe_load
+
     try:
         with bz2.open(path, "rb") as handle:
-            return safe_load(handle, allowed=_PICKLE_GLOBALS, encoding="latin1")
+            return safe_load(handle, allowed=_plain_globals(), encoding="latin1")
     except DataError as error:
         message = str(error)
         raise BenchmarkError(str(path) + message[len("the pickle"):] if message.startswith("the pickle") else message) from None

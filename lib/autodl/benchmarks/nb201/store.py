@@ -181,70 +181,99 @@ def _record_blocks(index: int, record: dict, layout: dict, curve_dtype: str) -> 
 
 
 # ------------------------------------------------------------------------------------------- building
+class _RowStream:
+    """Writes the rows of an ``[A, ...]`` array in index order to a file, NaN rows for the gaps."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: str, npy_header: bool) -> None:
+        self.path, self.shape, self.dtype, self.next_row = path, shape, np.dtype(dtype), 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(path, "wb")
+        if npy_header:
+            np.lib.format.write_array_header_1_0(
+                self.handle, {"descr": self.dtype.str, "fortran_order": False, "shape": shape})
+
+    def pad(self, until: int) -> None:
+        if until > self.next_row:
+            empty = np.full(self.shape[1:], np.nan, dtype=self.dtype).tobytes()
+            for _ in range(until - self.next_row):
+                self.handle.write(empty)
+            self.next_row = until
+
+    def write(self, index: int, row: np.ndarray) -> None:
+        self.pad(index)
+        self.handle.write(np.ascontiguousarray(row, dtype=self.dtype).tobytes())
+        self.next_row = index + 1
+
+    def close(self) -> None:
+        self.pad(self.shape[0])
+        self.handle.close()
+
+
 class _Arrays:
-    """Destination of the converted arrays: in memory, or streamed to ``.npy`` files under a folder."""
+    """Destination of the converted arrays: in memory, or streamed to files under a folder.
+
+    When streaming, only the per-architecture seeds/epochs/config (a few hundred KB) stay in memory:
+    curves go straight into ``curves.npy`` and the last-epoch/cost rows into ``[A, S, rows]``
+    scratch files that are transposed into ``final.npy``/``cost.npy`` at the end.
+    """
 
     def __init__(self, num_archs: int, layout: dict, curve_dtype: str, folder: Path | None) -> None:
-        self.folder, self.curve_dtype, self.num_archs = folder, curve_dtype, num_archs
+        self.folder, self.num_archs = folder, num_archs
         self.small: dict[tuple[str, str], dict[str, np.ndarray]] = {}
-        self.curves: dict[tuple[str, str], Any] = {}
-        self.next_row: dict[tuple[str, str], int] = {}
-        self.shapes: dict[tuple[str, str], tuple[int, ...]] = {}
+        self.big: dict[tuple[str, str], dict[str, Any]] = {}
         for hp, entry in layout.items():
             slots, epochs = entry["seed_slots"], entry["epochs"]
             for dataset, info in entry["datasets"].items():
                 sets, key = info["eval_sets"], (hp, dataset)
-                self.small[key] = {
-                    "seeds": np.full((num_archs, slots), -1, np.int64),
-                    "epochs": np.zeros((num_archs, slots), np.int32),
-                    "final": np.full((len(final_columns(sets)), num_archs, slots), np.nan),
-                    "cost": np.full((len(cost_columns(sets)), num_archs, slots), np.nan),
-                    "config": np.full((num_archs, 3), -1, np.int32),
-                }
-                shape = (num_archs, slots, epochs, len(curve_columns(sets)))
-                self.shapes[key], self.next_row[key] = shape, 0
+                self.small[key] = {"seeds": np.full((num_archs, slots), -1, np.int64),
+                                   "epochs": np.zeros((num_archs, slots), np.int32),
+                                   "config": np.full((num_archs, 3), -1, np.int32)}
+                shapes = {"curves": ((num_archs, slots, epochs, len(curve_columns(sets))), curve_dtype),
+                          "final": ((num_archs, slots, len(final_columns(sets))), "float64"),
+                          "cost": ((num_archs, slots, len(cost_columns(sets))), "float64")}
                 if folder is None:
-                    self.curves[key] = np.full(shape, np.nan, dtype=curve_dtype)
+                    self.big[key] = {name: np.full(shape, np.nan, dtype=dtype) for name, (shape, dtype) in shapes.items()}
                 else:
-                    path = folder / _subdir(hp, dataset) / "curves.npy"
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    handle = open(path, "wb")
-                    np.lib.format.write_array_header_1_0(
-                        handle, {"descr": np.dtype(curve_dtype).str, "fortran_order": False, "shape": shape})
-                    self.curves[key] = handle
-
-    def _pad_curves(self, key: tuple[str, str], until: int) -> None:
-        handle, row = self.curves[key], self.next_row[key]
-        if until > row:
-            empty = np.full(self.shapes[key][1:], np.nan, dtype=self.curve_dtype).tobytes()
-            for _ in range(until - row):
-                handle.write(empty)
-            self.next_row[key] = until
+                    sub = folder / _subdir(hp, dataset)
+                    self.big[key] = {name: _RowStream(sub / (f"{name}.npy" if name == "curves" else f".{name}.rows"),
+                                                      shape, dtype, name == "curves")
+                                     for name, (shape, dtype) in shapes.items()}
 
     def put(self, index: int, blocks: dict[tuple[str, str], _Block]) -> None:
         for key, block in blocks.items():
             if key not in self.small:
                 raise BenchmarkError(f"architecture {index} has results for {key[1]} with hp {key[0]}, which the layout scan did not see")
             small = self.small[key]
-            small["seeds"][index], small["epochs"][index] = block.seeds, block.epochs
-            small["final"][:, index], small["cost"][:, index] = block.final, block.cost
-            small["config"][index] = block.config
-            if self.folder is None:
-                self.curves[key][index] = block.curves
-            else:
-                self._pad_curves(key, index)
-                self.curves[key].write(np.ascontiguousarray(block.curves).tobytes())
-                self.next_row[key] = index + 1
+            small["seeds"][index], small["epochs"][index], small["config"][index] = block.seeds, block.epochs, block.config
+            rows = {"curves": block.curves, "final": block.final.T, "cost": block.cost.T}
+            for name, row in rows.items():
+                target = self.big[key][name]
+                if isinstance(target, _RowStream):
+                    target.write(index, row)
+                else:
+                    target[index] = row
+
+    def array(self, key: tuple[str, str], name: str) -> np.ndarray:
+        """An in-memory array in the store layout (``final``/``cost`` as ``[rows, A, S]``)."""
+        if name in self.small[key]:
+            return self.small[key][name]
+        array = self.big[key][name]
+        return array if name == "curves" else array.transpose(2, 0, 1)
 
     def finish(self) -> None:
-        """Pad and close the streamed curve files and write the small arrays."""
+        """Close the streamed files, transpose the last-epoch/cost rows and write the small arrays."""
         if self.folder is None:
             return
-        for key, handle in self.curves.items():
-            self._pad_curves(key, self.num_archs)
-            handle.close()
+        for key, streams in self.big.items():
+            sub = self.folder / _subdir(*key)
+            for name, stream in streams.items():
+                stream.close()
+                if name != "curves":
+                    rows = np.fromfile(stream.path, dtype=np.float64).reshape(stream.shape)
+                    np.save(sub / f"{name}.npy", np.ascontiguousarray(rows.transpose(2, 0, 1)))
+                    stream.path.unlink()
             for name, array in self.small[key].items():
-                np.save(self.folder / _subdir(*key) / f"{name}.npy", array)
+                np.save(sub / f"{name}.npy", array)
 
 
 def _subdir(hp: str, dataset: str) -> str:
@@ -387,6 +416,21 @@ class DatasetTable:
             self._cache[key] = cached
         return cached
 
+    def seed_mean_row(self, name: str, row: int) -> np.ndarray:
+        """One row of :meth:`seed_mean` (computed alone, so a single metric for all architectures stays cheap)."""
+        full = self._cache.get(f"mean-{name}")
+        if full is not None:
+            return full[row]
+        key = f"mean-{name}-{row}"
+        cached = self._cache.get(key)
+        if cached is None:
+            valid = self.seeds >= 0
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cached = np.where(valid, self._array(name)[row], 0.0).sum(axis=1) / valid.sum(axis=1)
+            cached.setflags(write=False)
+            self._cache[key] = cached
+        return cached
+
 
 class Store:
     """A converted benchmark: memory-mapped arrays (from a folder) or in-memory ones (built from a source)."""
@@ -443,8 +487,7 @@ class Store:
         index = _index_document(source, layout, curve_dtype)
 
         def load(hp: str, dataset: str, name: str) -> np.ndarray:
-            key = (hp, dataset)
-            return arrays.curves[key] if name == "curves" else arrays.small[key][name]
+            return arrays.array((hp, dataset), name)
 
         return cls(index, load, evaluated, source.filename)
 
