@@ -196,6 +196,18 @@ def test_basic_protocol_and_index_lookup(apis, raw, backend):
     assert api.get_net_param(0, "cifar10", None, hp="200") == {s: None for s in seeds_of(raw, 0, "200", "cifar10")}
     assert set(api.query_by_index(0, "cifar10", hp="200")) == set(seeds_of(raw, 0, "200", "cifar10"))
     assert NASBench201API.str2lists(raw["meta_archs"][0])[2] == (("none", 0), ("none", 1), ("none", 2))
+    assert NASBench201API.str2matrix(raw["meta_archs"][1])[3, 2] == 1  # skip_connect on edge 3<-2
+    assert api.get_net_config(3, "ImageNet16-120")["num_classes"] == 120
+
+
+def test_show_prints_both_recipes(apis, raw, capsys):
+    apis["store"].show(2)
+    text = capsys.readouterr().out
+    assert " 012 epochs " in text and " 020 epochs " in text and raw["meta_archs"][2] in text
+    apis["file"].show(2)
+    assert capsys.readouterr().out == text
+    apis["store"].show(8)
+    assert "has not been evaluated" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("backend", ["file", "store"])

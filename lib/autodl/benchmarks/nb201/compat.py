@@ -448,11 +448,8 @@ def _epoch_rows(table: DatasetTable, index: int, slots: list[int], iepoch: int |
 
 def _more_info_plan(table: DatasetTable) -> list[tuple[str, int | None]]:
     """(key prefix, first ``final.npy`` row of its set) in the official key order of ``get_more_info``."""
-    plan = table._cache.get("more-info-plan")
-    if plan is None:
-        pairs = _MORE_INFO_SETS.get(table.dataset, _DEFAULT_MORE_INFO_SETS)
-        plan = table._cache["more-info-plan"] = [(prefix, table.final_index.get(f"{name}-loss")) for prefix, name in pairs]
-    return plan
+    pairs = _MORE_INFO_SETS.get(table.dataset, _DEFAULT_MORE_INFO_SETS)
+    return table.memo("more-info-plan", lambda: [(prefix, table.final_index.get(f"{name}-loss")) for prefix, name in pairs])
 
 
 def _store_more_info(table: DatasetTable, index: int, iepoch: int | None, is_random: bool | int) -> dict[str, Any]:

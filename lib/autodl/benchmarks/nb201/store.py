@@ -379,6 +379,12 @@ class DatasetTable:
     def config(self) -> np.ndarray:
         return self._array("config")
 
+    def memo(self, key: str, build: Callable[[], Any]) -> Any:
+        """``build()`` once per table and key (for query plans derived from the column layout)."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
     def seed_list(self, index: int) -> list[int]:
         """The ascending seeds run for architecture ``index`` (empty when it has none here)."""
         return self.seed_lists[index]
