@@ -427,8 +427,8 @@ def _epoch_rows(table: DatasetTable, index: int, slots: list[int], iepoch: int |
     epochs = table.epoch_lists[index]
     if iepoch is None:
         if len(slots) == 1:
-            return table.final[:, index, slots[0]].tolist(), epochs[slots[0]]
-        return table.seed_mean("final")[:, index].tolist(), sum(epochs) / len(epochs)
+            return table.arch_major("final")[index, slots[0]].tolist(), epochs[slots[0]]
+        return table.arch_major("final-mean")[index].tolist(), sum(epochs) / len(epochs)
     if not all(0 <= iepoch < epochs[slot] for slot in slots):
         raise BenchmarkError(f"epoch {iepoch} is out of range; expected 0..{min(epochs) - 1} (0-based) or None for the last")
     rows = []
@@ -446,10 +446,16 @@ def _epoch_rows(table: DatasetTable, index: int, slots: list[int], iepoch: int |
     return (values[0] if len(slots) == 1 else values.mean(axis=0)).tolist(), iepoch + 1
 
 
+_PLANS: dict[int, tuple[DatasetTable, list[tuple[str, int | None]]]] = {}
+
+
 def _more_info_plan(table: DatasetTable) -> list[tuple[str, int | None]]:
     """(key prefix, first ``final.npy`` row of its set) in the official key order of ``get_more_info``."""
-    pairs = _MORE_INFO_SETS.get(table.dataset, _DEFAULT_MORE_INFO_SETS)
-    return table.memo("more-info-plan", lambda: [(prefix, table.final_index.get(f"{name}-loss")) for prefix, name in pairs])
+    plan = _PLANS.get(id(table))
+    if plan is None or plan[0] is not table:
+        pairs = _MORE_INFO_SETS.get(table.dataset, _DEFAULT_MORE_INFO_SETS)
+        plan = _PLANS[id(table)] = (table, [(prefix, table.final_index.get(f"{name}-loss")) for prefix, name in pairs])
+    return plan[1]
 
 
 def _store_more_info(table: DatasetTable, index: int, iepoch: int | None, is_random: bool | int) -> dict[str, Any]:
@@ -463,19 +469,20 @@ def _store_more_info(table: DatasetTable, index: int, iepoch: int | None, is_ran
             if prefix == "valid" and table.dataset == "cifar10-valid":
                 raise BenchmarkError(f"architecture {index} has no x-valid result on cifar10-valid; the store is incomplete")
             continue
-        set_time = values[start + 3]
-        set_time = None if set_time != set_time else set_time
-        info[prefix + "-loss"] = values[start]
-        info[prefix + "-accuracy"] = values[start + 1]
-        info[prefix + "-per-time"] = set_time / total if set_time is not None else None
-        info[prefix + "-all-time"] = set_time
+        loss, accuracy, _, set_time = values[start: start + 4]
+        if set_time != set_time:
+            info.update({prefix + "-loss": loss, prefix + "-accuracy": accuracy, prefix + "-per-time": None,
+                         prefix + "-all-time": None})
+        else:
+            info.update({prefix + "-loss": loss, prefix + "-accuracy": accuracy, prefix + "-per-time": set_time / total,
+                         prefix + "-all-time": set_time})
     return info
 
 
 def _store_cost_info(table: DatasetTable, index: int) -> dict[str, Any]:
     count = len(_slots(table, index, False))
-    means = table.seed_mean("cost")[:, index].tolist()
-    latencies = [value for value in table.cost[2, index, :count].tolist() if value > 0]
+    means = table.arch_major("cost-mean")[index].tolist()
+    latencies = [value for value in table.arch_major("cost")[index, :count, 2].tolist() if value > 0]
     info: dict[str, Any] = {"flops": means[0], "params": means[1], "latency": np.mean(latencies) if latencies else None}
     for name, value in zip(table.cost_names[3:], means[3:]):
         info[name] = None if value != value else value

@@ -422,6 +422,16 @@ class DatasetTable:
             self._cache[key] = cached
         return cached
 
+    def arch_major(self, name: str) -> np.ndarray:
+        """``final``/``cost`` as an in-memory ``[A, S, rows]`` copy and its seed mean as ``[A, rows]``
+        (``name`` + ``'-mean'``): one architecture's values then sit in one cache line, not one page per row."""
+        def build() -> np.ndarray:
+            if name.endswith("-mean"):
+                return np.ascontiguousarray(self.seed_mean(name[: -len("-mean")]).T)
+            return np.ascontiguousarray(np.moveaxis(self._array(name), 0, -1))
+
+        return self.memo(f"arch-major-{name}", build)
+
     def seed_mean_row(self, name: str, row: int) -> np.ndarray:
         """One row of :meth:`seed_mean` (computed alone, so a single metric for all architectures stays cheap)."""
         full = self._cache.get(f"mean-{name}")
