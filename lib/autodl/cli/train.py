@@ -10,12 +10,14 @@ from ..engine.train import TrainResult, train_classifier
 from . import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int
 
 
-def training_parser(description: str) -> ArgumentParser:
+def training_parser(description: str, model: bool = True) -> ArgumentParser:
+    """The training flags; ``model=False`` leaves out ``--model`` for entry points that build the config."""
     parser = ArgumentParser(description=description)
     parser.add_argument("--dataset", required=True, choices=DATASETS.names(), help="dataset name")
     parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
-    parser.add_argument("--model", required=True, type=existing_file, help="model config JSON (configs/archs)")
-    parser.add_argument("--optim", required=True, type=existing_file,
+    if model:
+        parser.add_argument("--model", required=True, type=existing_file, help="model config JSON (configs/archs)")
+    parser.add_argument("--optim", required=model, type=existing_file,
                         help="optimiser recipe: JSON (configs/opts) or an original .config file")
     parser.add_argument("--save-dir", required=True,
                         help="run directory (config.json, log.txt, metrics.jsonl, checkpoint/); reused = resumed")
@@ -38,10 +40,11 @@ def training_parser(description: str) -> ArgumentParser:
     return parser
 
 
-def train_from_args(args: argparse.Namespace, **extra: Any) -> TrainResult:
-    """Load the recipe named by ``args`` (with its overrides) and train; ``extra`` goes to train_classifier."""
+def train_from_args(args: argparse.Namespace, model_config: Any = None, **extra: Any) -> TrainResult:
+    """Load the recipe named by ``args`` (with its overrides) and train ``model_config`` (default:
+    ``args.model``); ``extra`` goes to :func:`train_classifier`."""
     optim = load_any_config(OptimConfig, args.optim, epochs=args.epochs, warmup=args.warmup, LR=args.lr)
-    return train_classifier(args.model, optim, args.dataset, args.save_dir, data_path=args.data_path,
+    return train_classifier(model_config if model_config is not None else args.model, optim, args.dataset, args.save_dir, data_path=args.data_path,
                             seed=args.seed, batch_size=args.batch_size, test_batch_size=args.test_batch_size,
                             workers=args.workers, cutout=args.cutout, eval_frequency=args.eval_frequency,
                             device=args.device, amp=args.amp, deterministic=args.deterministic,

@@ -1,0 +1,57 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autodl.errors import ConfigError
+from autodl.models import create_model
+from autodl.models.searched import resolve_searched_arch, searched_model_config
+from autodl.spaces.artifact import save_artifact
+from autodl.spaces.nasnet import get_genotype
+from autodl.spaces.nb201 import Arch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESNET_CELL = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+
+
+def test_searched_model_configs_are_the_paper_networks(tmp_path):
+    darts = searched_model_config("DARTS_V2")
+    assert darts["name"] == "nasnet-cifar" and (darts["C"], darts["N"], darts["drop_path_prob"]) == (36, 6, 0.2)
+    assert searched_model_config("GDAS_V1", imagenet=True)["name"] == "nasnet-imagenet"
+    assert searched_model_config(RESNET_CELL) == {"name": "infer.tiny", "C": 16, "N": 5, "arch_str": RESNET_CELL}
+    artifact = tmp_path / "arch.json"
+    save_artifact(artifact, Arch.from_str(RESNET_CELL), algorithm="test", dataset="digits", seed=1)
+    assert resolve_searched_arch(artifact) == Arch.from_str(RESNET_CELL)
+    with pytest.raises(ConfigError, match="is not a published genotype"):
+        resolve_searched_arch("DARTS_V9")
+
+
+def run_script(*args):
+    return subprocess.run([sys.executable, str(ROOT / "exps" / "train-searched.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_retrains_a_genotype_and_an_nb201_artifact_on_digits(tmp_path):
+    done = run_script("--arch", "DARTS_V2", "--C", 2, "--N", 1, "--dataset", "digits", "--epochs", 1, "--warmup", 0,
+                      "--batch-size", 256, "--seed", 1, "--quiet", "--device", "cpu", "--save-dir", tmp_path / "nasnet")
+    assert done.returncode == 0, done.stderr[-2000:]
+    config = json.loads((tmp_path / "nasnet" / "config.json").read_text())
+    assert config["cutout"] == 16 and config["optim"]["auxiliary"] == 0.4 and config["model"]["drop_path_prob"] == 0.2
+    assert config["model"]["genotype"] == get_genotype("DARTS_V2").to_dict()
+
+    artifact = tmp_path / "nb201.json"
+    save_artifact(artifact, Arch.from_str(RESNET_CELL), algorithm="test", dataset="digits16", seed=1)
+    done = run_script("--arch", artifact, "--C", 4, "--N", 1, "--dataset", "digits16", "--hp", "12", "--epochs", 1,
+                      "--batch-size", 256, "--seed", 1, "--quiet", "--device", "cpu", "--save-dir", tmp_path / "nb201")
+    assert done.returncode == 0, done.stderr[-2000:]
+    config = json.loads((tmp_path / "nb201" / "config.json").read_text())
+    assert config["cutout"] == 0 and config["model"]["arch_str"] == RESNET_CELL
+    assert config["optim"]["nesterov"] is True and config["optim"]["batch_size"] == 256
+    assert len((tmp_path / "nb201" / "metrics.jsonl").read_text().splitlines()) == 1
+
+
+def test_bad_arch_is_one_line(tmp_path):
+    done = run_script("--arch", "NOPE", "--dataset", "digits", "--save-dir", tmp_path / "x")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "is not a published genotype" in done.stderr
