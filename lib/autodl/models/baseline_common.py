@@ -43,3 +43,21 @@ class PooledClassifier(nn.Module):
     def forward(self, maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = torch.flatten(self.pool(maps), 1)
         return features, self.classifier(self.dropout(features))
+
+
+def residual_stages(block_class: type, in_channels: int, widths: list[int] | tuple[int, ...],
+                    counts: list[int] | tuple[int, ...], *block_args) -> tuple[nn.Sequential, int]:
+    """Stages of residual blocks: ``counts[i]`` blocks of width ``widths[i]``, the first block of every
+    stage after the first with stride 2.  Returns the blocks and their output channels."""
+    blocks, channels = [], in_channels
+    for stage, (planes, count) in enumerate(zip(widths, counts)):
+        for index in range(count):
+            blocks.append(block_class(channels, planes, 2 if stage > 0 and index == 0 else 1, *block_args))
+            channels = planes * block_class.expansion
+    return nn.Sequential(*blocks), channels
+
+
+def zero_init_residuals(blocks: nn.Sequential) -> None:
+    """Zero the last BN scale of every residual block, so each block starts as the identity."""
+    for block in blocks:
+        nn.init.zeros_(block.last_bn.weight)

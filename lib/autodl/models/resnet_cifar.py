@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .baseline_common import PooledClassifier, check_num_classes, init_baseline_weights
+from .baseline_common import (PooledClassifier, check_num_classes, init_baseline_weights, residual_stages,
+                              zero_init_residuals)
 from .registry import register_model
 
 STAGE_WIDTHS = (16, 32, 64)
@@ -104,18 +105,12 @@ class CifarResNet(nn.Module):
         block_class = BLOCKS[block][0]
         self.depth, self.block = depth, block
         self.stem = nn.Sequential(conv_bn(3, STAGE_WIDTHS[0], 3), nn.ReLU(inplace=True))
-        layers, channels = [], STAGE_WIDTHS[0]
-        for stage, planes in enumerate(STAGE_WIDTHS):
-            for index in range(num_blocks):
-                stride = 2 if stage > 0 and index == 0 else 1
-                layers.append(block_class(channels, planes, stride))
-                channels = planes * block_class.expansion
-        self.layers = nn.Sequential(*layers)
+        self.layers, channels = residual_stages(block_class, STAGE_WIDTHS[0], STAGE_WIDTHS,
+                                                [num_blocks] * len(STAGE_WIDTHS))
         self.head = PooledClassifier(channels, num_classes)
         init_baseline_weights(self)
         if zero_init_residual:
-            for layer in self.layers:
-                nn.init.zeros_(layer.last_bn.weight)
+            zero_init_residuals(self.layers)
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.head(self.layers(self.stem(inputs)))

@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .baseline_common import PooledClassifier, check_num_classes, init_baseline_weights
+from .baseline_common import (PooledClassifier, check_num_classes, init_baseline_weights, residual_stages,
+                              zero_init_residuals)
 from .registry import register_model
 
 STAGE_WIDTHS = (64, 128, 256, 512)
@@ -113,18 +114,11 @@ class ImageNetResNet(nn.Module):
         else:
             stem = [conv_bn_relu(3, 64, 7, 2)]
         self.stem = nn.Sequential(*stem, nn.MaxPool2d(3, 2, 1))
-        stages, channels = [], 64
-        for stage, (planes, count) in enumerate(zip(STAGE_WIDTHS, layers)):
-            for index in range(count):
-                stride = 2 if stage > 0 and index == 0 else 1
-                stages.append(block_class(channels, planes, stride, groups, width_per_group))
-                channels = planes * block_class.expansion
-        self.layers = nn.Sequential(*stages)
+        self.layers, channels = residual_stages(block_class, 64, STAGE_WIDTHS, layers, groups, width_per_group)
         self.head = PooledClassifier(channels, num_classes)
         init_baseline_weights(self)
         if zero_init_residual:
-            for layer in self.layers:
-                nn.init.zeros_(layer.last_bn.weight)
+            zero_init_residuals(self.layers)
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.head(self.layers(self.stem(inputs)))
