@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import AutoDLError
 from .spaces.nasnet import Genotype
+from .spaces.nb201 import EDGES, NUM_NODES, ArchLike, as_arch
 from .utils import atomic_write, atomic_write_text
 
 FORMATS = (".svg", ".png")
@@ -64,38 +65,20 @@ class CellDrawing:
     edges: list[_Edge] = field(default_factory=list)
 
 
-def parse_nb201(text: str) -> list[list[tuple[str, int]]]:
-    """``[[(op, input), ...] per node]`` of an NB201 string such as ``|nor_conv_3x3~0|+|skip_connect~0|none~1|``."""
-    nodes = []
-    for i, part in enumerate(str(text).split("+")):
-        if len(part) < 3 or not (part.startswith("|") and part.endswith("|")):
-            raise DrawingError(f"NB201 node {part!r} of {text!r} is malformed; expected '|op~input|op~input|'")
-        pairs = []
-        for item in part[1:-1].split("|"):
-            op, _, index = item.partition("~")
-            if not op or not index.isdigit() or int(index) > i:
-                raise DrawingError(f"NB201 edge {item!r} of {text!r} is malformed; expected 'op~j' with j <= {i}")
-            pairs.append((op, int(index)))
-        nodes.append(pairs)
-    return nodes
-
-
-def layout_nb201(text: str, title: str | None = None) -> CellDrawing:
+def layout_nb201(arch: ArchLike, title: str | None = None) -> CellDrawing:
     """Nodes 0 (input) to 3 (output) in a row; longer edges arc above or below; ``none`` edges are left out."""
-    nodes = parse_nb201(text)
+    arch = as_arch(arch)
     drawing = CellDrawing(title if title is not None else "NAS-Bench-201 cell")
-    last = len(nodes)
-    for i in range(last + 1):
+    last = NUM_NODES - 1
+    for i in range(NUM_NODES):
         label = f"{i} (input)" if i == 0 else f"{i} (output)" if i == last else str(i)
         drawing.nodes.append(_Node(str(i), label, i * 260.0, 0.0,
                                    "input" if i == 0 else "output" if i == last else "node"))
-    for target, pairs in enumerate(nodes, start=1):
-        for op, source in pairs:
-            if op == "none":
-                continue
-            span = target - source
-            sign = -1 if source % 2 == 0 else 1
-            drawing.edges.append(_Edge(str(source), str(target), op, bend=sign * 70.0 * (span - 1)))
+    for (target, source), op in zip(EDGES, arch.to_ops()):
+        if op == "none":
+            continue
+        sign = -1 if source % 2 == 0 else 1
+        drawing.edges.append(_Edge(str(source), str(target), op, bend=sign * 70.0 * (target - source - 1)))
     return drawing
 
 
@@ -309,7 +292,7 @@ def layout_cell(arch: Any, cell: str = "normal", title: str | None = None) -> Ce
         if cell not in ("normal", "reduce"):
             raise DrawingError(f"cell={cell!r} is invalid; expected 'normal' or 'reduce'")
         return layout_nasnet(arch, cell == "reduce", title)
-    return layout_nb201(str(arch), title)
+    return layout_nb201(arch, title)
 
 
 def draw_cell(arch: Any, path: str | os.PathLike, cell: str = "normal", title: str | None = None) -> Path:
