@@ -10,8 +10,9 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, workers: int =
                 world_size: int = 1, rank: int = 0, drop_last: bool = False, seed: int = 0) -> DataLoader:
     """A loader that shards ``dataset`` across processes when ``world_size`` > 1.
 
-    Shuffling draws from torch's global generator (or the sampler's seed under DDP), so a seeded
-    run and its resumed continuation see the same batches.
+    Shuffling draws from torch's global generator (or the sampler's seed under DDP), and workers are
+    re-created every epoch (not persistent) so their seeds also come from it: a seeded run and its
+    resumed continuation see the same batches and the same augmentation.
     """
     sampler = None
     if world_size > 1:

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from ..errors import DataError
 from .digits import digits_split
 from .image_arrays import with_transform
+from .loader import make_loader
 from .registry import get_datasets
 from .splits import cifar10_split, load_test_halves, require_indices_below
 
@@ -60,11 +61,6 @@ class SearchLoaders(NamedTuple):
 SEARCH_DATASETS = ("cifar10", "cifar100", "ImageNet16-120", "digits", "digits16")
 
 
-def _loader(data: Dataset, batch_size: int, shuffle: bool, workers: int) -> DataLoader:
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                      pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0)
-
-
 def get_search_loaders(dataset: str, root: str | os.PathLike | None = None, batch_size: int = 64,
                        test_batch_size: int | None = None, workers: int = 4, **dataset_options) -> SearchLoaders:
     """Loaders of spec 2.0 for ``dataset`` in :data:`SEARCH_DATASETS`.
@@ -92,5 +88,6 @@ def get_search_loaders(dataset: str, root: str | os.PathLike | None = None, batc
                                     list(range(len(train_data))), halves.xvalid)
         weight_data = train_data
         valid_data = Subset(test_data, halves.xvalid)
-    return SearchLoaders(_loader(search_data, batch_size, True, workers), _loader(weight_data, batch_size, True, workers),
-                         _loader(valid_data, test_batch_size, False, workers))
+    return SearchLoaders(make_loader(search_data, batch_size, True, workers),
+                         make_loader(weight_data, batch_size, True, workers),
+                         make_loader(valid_data, test_batch_size, False, workers))
