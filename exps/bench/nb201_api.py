@@ -5,9 +5,10 @@ Prints one JSON object per measurement: ``{"bench": "nb201_api", "case", "value"
 * A full-size store (15,625 architectures, 4 datasets, hp 12 and 200, the v1_1 seed counts) is
   written from random arrays; our API opens it and answers queries (open time, resident memory,
   ``get_more_info`` latency, ``find_best`` and one metric for every architecture).
-* An official-layout v1_1 ``.pth`` with ``--archs`` records (the full 15,625 would need ~28 GB of
+* An official-layout v1_1 ``.pth`` with ``--archs`` records (the full 15,625 would need ~30-40 GB of
   RAM to load, which this machine does not have) is loaded by the official API and by ours and
-  converted; times and memory are also given scaled linearly to 15,625 records (``scaled_*``).
+  converted; times and memory growth are also given scaled linearly to 15,625 records
+  (``scaled_to_15625``).  These phases all import torch first, so their memory baselines match.
 
 Every phase runs in its own subprocess so that peak resident memory (``ru_maxrss``) is its own.
 """
@@ -72,9 +73,17 @@ def worker_make_file(path: str, archs: int) -> dict:
             "file_mb": os.path.getsize(path) / 2**20, "peak_rss_mb": peak_mb()}
 
 
+def same_baseline(kind: str) -> None:
+    """Import torch in the file-based phases even where ours does not need it, so that every phase starts
+    from the same resident heap (torch's import leaves freed memory that a later load reuses)."""
+    if kind != "ours-store":
+        import torch  # noqa: F401
+
+
 def worker_api(kind: str, path: str, archs: int, queries: int) -> dict:
     import numpy as np
 
+    same_baseline(kind)
     if kind == "official":
         from nas_201_api import NASBench201API
     else:
@@ -111,6 +120,7 @@ def worker_api(kind: str, path: str, archs: int, queries: int) -> dict:
 def worker_convert(path: str, out: str) -> dict:
     from autodl.benchmarks.nb201 import convert
 
+    same_baseline("convert")
     baseline = rss_mb()
     start = time.perf_counter()
     convert(path, out)
