@@ -64,9 +64,10 @@ def main() -> None:
     reference = create_model({"name": "small-cnn", "channels": args.channels, "num_classes": 10})
     times = {"bare": [], "engine": []}
     bare_loop(copy.deepcopy(reference).to(device), batches[:3], config, device)  # warm-up
-    for _ in range(args.repeats):  # interleave the two so machine noise hits both alike
-        times["bare"].append(bare_loop(copy.deepcopy(reference).to(device), batches, config, device))
-        times["engine"].append(engine_loop(copy.deepcopy(reference).to(device), batches, config, device))
+    loops = {"bare": bare_loop, "engine": engine_loop}
+    for repeat in range(args.repeats):  # interleave, alternating the order, so machine noise hits both alike
+        for name in (("bare", "engine") if repeat % 2 == 0 else ("engine", "bare")):
+            times[name].append(loops[name](copy.deepcopy(reference).to(device), batches, config, device))
     images = args.batch_size * args.steps
     rates = {name: images / statistics.median(values) for name, values in times.items()}
     for name, rate in rates.items():
