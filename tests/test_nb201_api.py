@@ -267,3 +267,22 @@ def test_default_location_error_names_the_files(tmp_path, monkeypatch, files):
     Store.open(files / "exact.store")  # sanity: the store opens by itself
     (tmp_path / "NAS-Bench-201-v1_1-096897.store").symlink_to(files / "exact.store")
     assert len(NASBench201API(None, verbose=False)) == 9
+
+
+def test_v1_0_layout_without_times(tmp_path):
+    """v1_0: 12-epoch runs only on cifar10-valid and no recorded times (AutoDL#55 crashed on them)."""
+    raw = make_benchmark(3, 4, style="v1_0", epochs=EPOCHS, seed=5)
+    torch.save(raw, tmp_path / "NAS-Bench-201-v1_0-e61699.pth")
+    convert(tmp_path / "NAS-Bench-201-v1_0-e61699.pth", tmp_path / "v10.store")
+    for api in (NASBench201API(tmp_path / "NAS-Bench-201-v1_0-e61699.pth", verbose=False),
+                NASBench201API(tmp_path / "v10.store", verbose=False)):
+        info = api.get_more_info(1, "cifar10-valid", hp="12", is_random=False)
+        assert info["train-all-time"] is None and info["valid-per-time"] is None
+        assert info["valid-accuracy"] == run(raw, 1, "12", "cifar10-valid", 777)["eval_acc1es"]["x-valid@11"]
+        assert api.get_cost_info(1, "cifar100", "200")["T-train@total"] is None
+        assert api.statistics("cifar100", "12") == {0: 4}
+        with pytest.raises(BenchmarkError, match="unknown dataset 'cifar100'"):
+            api.get_more_info(1, "cifar100", hp="12")
+        with pytest.raises(BenchmarkError, match="records no training times"):
+            api.simulate_train_eval(1, "cifar10", hp="12")
+        assert api.get_net_config(1, "cifar10")["num_classes"] == 10

@@ -6,6 +6,8 @@ import importlib.util
 import os
 import pickle
 import random
+import subprocess
+import sys
 from collections import OrderedDict
 from pathlib import Path
 
@@ -198,3 +200,12 @@ def test_against_the_official_package(folder):
     for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
         for setname in ("valid", "test"):
             assert ours.find_best(dataset, setname, 150, None, "200") == official.find_best(dataset, setname, 150, None, "200")
+
+
+def test_store_queries_do_not_import_torch(folder):
+    code = ("import sys; from autodl.benchmarks.nb201 import NASBench201API, NB201Benchmark; "
+            f"api = NASBench201API({str(folder / 'bench.store')!r}, verbose=False); "
+            "api.get_more_info(1, 'cifar10', hp='200'); NB201Benchmark(api._store).final_accuracies('cifar10'); "
+            "print('torch' in sys.modules)")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "False"
