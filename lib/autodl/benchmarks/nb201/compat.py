@@ -16,7 +16,7 @@ import os
 import random
 from collections import OrderedDict, defaultdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from .readers import NATS_SUFFIX, BenchmarkSource, load_archive_record
 from .records import ArchResults, ResultsCount, print_information
 from .store import INDEX_FILE, DatasetTable, Store
 
-OP_NAMES = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+OP_NAMES = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 
 # get_more_info output groups: (key prefix, evaluation set) per dataset, in the official key order.
 _MORE_INFO_SETS = {
@@ -389,7 +389,7 @@ class NASBench201API:
         return nodes
 
     @staticmethod
-    def str2matrix(arch_str: str, search_space: list[str] = OP_NAMES) -> np.ndarray:
+    def str2matrix(arch_str: str, search_space: Sequence[str] = OP_NAMES) -> np.ndarray:
         """The NAS-Bench-101-style lower-triangular op matrix (two edges between the same nodes collide)."""
         nodes = NASBench201API.str2lists(arch_str)
         matrix = np.zeros((len(nodes) + 1, len(nodes) + 1))
