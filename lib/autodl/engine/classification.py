@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ..config import OptimConfig
-from .device import Precision
+from .device import Precision, uses_channels_last
 from .distill import DistillationLoss
 from .distributed import DistInfo, average_buffers, wrap_ddp
 from .losses import build_criterion
@@ -42,7 +42,7 @@ def evaluate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: t
     was_training = model.training
     model.eval()
     totals = torch.zeros(4, dtype=torch.float64, device=device)
-    channels_last = device.type == "cuda"
+    channels_last = uses_channels_last(model)
     for inputs, targets in loader:
         inputs, targets = to_device(inputs, device, channels_last), to_device(targets, device)
         with precision.autocast():
@@ -75,7 +75,7 @@ class ClassifierTask(Task):
         self.criterion = build_criterion(config)
         self.train_loader, self.eval_loaders = train_loader, eval_loaders
         self.precision = Precision(device, amp)
-        self.channels_last = device.type == "cuda"
+        self.channels_last = uses_channels_last(model)
         self.eval_frequency = eval_frequency
 
     def start_epoch(self, epoch: int, total_epochs: int) -> None:

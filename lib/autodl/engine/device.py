@@ -53,3 +53,9 @@ def prepare_model(model: nn.Module, device: torch.device, channels_last: bool | 
     if channels_last if channels_last is not None else device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     return model
+
+
+def uses_channels_last(model: nn.Module) -> bool:
+    """Whether ``model``'s 4-D weights are in channels_last order (inputs should then match)."""
+    return any(p.dim() == 4 and not p.is_contiguous() and p.is_contiguous(memory_format=torch.channels_last)
+               for p in model.parameters())

@@ -27,9 +27,8 @@ class AverageMeter:
 def correct_topk(logits: torch.Tensor, targets: torch.Tensor, topk: tuple[int, ...] = (1, 5)) -> list[torch.Tensor]:
     """Number of samples whose target is among the ``k`` highest logits, for each ``k`` (as tensors, no sync)."""
     maxk = min(max(topk), logits.shape[1])
-    predictions = logits.topk(maxk, dim=1).indices
-    hits = predictions.eq(targets.unsqueeze(1))
-    return [hits[:, : min(k, maxk)].any(dim=1).sum() for k in topk]
+    hits = logits.topk(maxk, dim=1).indices.eq(targets.unsqueeze(1))  # at most one hit per row
+    return [hits[:, : min(k, maxk)].sum() for k in topk]
 
 
 def obtain_accuracy(logits: torch.Tensor, targets: torch.Tensor, topk: tuple[int, ...] = (1,)) -> list[float]:

@@ -50,6 +50,13 @@ class Task(ABC):
         """Restore what :meth:`state_dict` returned."""
 
 
+def _epoch_sum(values: list[Any]) -> float:
+    """Sum of one metric's per-step values, tensors stacked once per epoch (no per-step sync or kernels)."""
+    tensors = [v.detach().double() for v in values if isinstance(v, torch.Tensor)]
+    total = float(sum(v for v in values if not isinstance(v, torch.Tensor)))
+    return total + (float(torch.stack(tensors).sum()) if tensors else 0.0)
+
+
 class Trainer:
     """Runs ``task`` for ``epochs`` epochs, resuming from ``run``'s last checkpoint when there is one.
 
@@ -82,14 +89,14 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         loader = self.task.train_loader
         steps = len(loader)
-        sums: dict[str, Any] = {}
+        steps_out: dict[str, list[Any]] = {}
         bar = tqdm(loader, total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False,
                    disable=not self.progress, dynamic_ncols=True)
         for step, batch in enumerate(bar):
             for key, value in self.task.train_step(batch, epoch, step / steps).items():
-                sums[key] = sums[key] + value if key in sums else value
-        keys = sorted(sums)
-        totals = all_reduce_sum(torch.tensor([float(sums[k]) for k in keys], dtype=torch.float64))
+                steps_out.setdefault(key, []).append(value)
+        keys = sorted(steps_out)
+        totals = all_reduce_sum(torch.tensor([_epoch_sum(steps_out[k]) for k in keys], dtype=torch.float64))
         totals = dict(zip(keys, totals.tolist()))
         count = totals.pop("n", 0) or 1
         return {f"train_{key}": value / count for key, value in totals.items()}

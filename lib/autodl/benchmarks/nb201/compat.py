@@ -437,10 +437,10 @@ def _epoch_rows(table: DatasetTable, index: int, slots: list[int], iepoch: int |
         curve = table.curves[index, slot, : iepoch + 1].astype(np.float64)
         row = [curve[-1, columns["train-loss"]], curve[-1, columns["train-accuracy"]],
                curve[-1, columns["train-accuracy5"]], curve[-1, columns["train-time"]],
-               np.cumsum(curve[:, columns["train-time"]])[-1]]
+               sum(curve[:, columns["train-time"]].tolist())]  # a Python sum, in the official order
         for name in table.eval_sets:
             times = curve[:, columns[f"{name}-time"]]
-            row += [curve[-1, columns[f"{name}-loss"]], curve[-1, columns[f"{name}-accuracy"]], times[-1], np.cumsum(times)[-1]]
+            row += [curve[-1, columns[f"{name}-loss"]], curve[-1, columns[f"{name}-accuracy"]], times[-1], sum(times.tolist())]
         rows.append(row)
     values = np.array(rows)
     return (values[0] if len(slots) == 1 else values.mean(axis=0)).tolist(), iepoch + 1
