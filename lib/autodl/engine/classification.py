@@ -1,6 +1,7 @@
 """Training and evaluating an image classifier: the :class:`ClassifierTask` on the shared loop."""
 from __future__ import annotations
 
+import time
 from typing import Any, Iterable
 
 import torch
@@ -114,7 +115,9 @@ class ClassifierTask(Task):
         average_buffers(self.base_model)
         if (epoch + 1) % self.eval_frequency == 0 or epoch + 1 == total_epochs:
             for name, loader in self.eval_loaders.items():
+                began = time.perf_counter()
                 result = evaluate(self.base_model, loader, self.criterion, self.device, self.precision)
+                result["time_s"] = time.perf_counter() - began
                 metrics.update({f"{name}_{key}": value for key, value in result.items()})
         return metrics
 

@@ -109,6 +109,7 @@ class Trainer:
             self.task.start_epoch(epoch, self.epochs)
             record: dict[str, Any] = {"epoch": epoch}
             record.update(self._train_epoch(epoch))
+            record["train_time_s"] = time.perf_counter() - began
             record.update(self.task.end_epoch(epoch, self.epochs))
             record["epoch_time_s"] = time.perf_counter() - began
             self.history.append(record)
