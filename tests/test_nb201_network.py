@@ -103,3 +103,21 @@ def test_config_accepts_strings_and_archs_and_rejects_ambiguity():
         create_model({"name": "infer.tiny", "arch_str": text, "genotype": text})
     with pytest.raises(SpaceError, match="unknown op"):
         create_model({"name": "infer.tiny", "arch_str": text.replace("nor_conv_3x3", "conv")})
+
+
+def test_counts_over_the_space_are_the_golden_base_plus_each_edge_op():
+    """Every NB201 op adds a fixed cost per edge (convs only; none/skip/pool are free), so the golden
+    all-none, all-1x1 and all-3x3 rows of spec 7.2 determine the count of every one of the 15,625
+    cells; check a reproducible sample of them against that closed form."""
+    import random
+
+    base_flops, base_params = GOLDEN[1651]["cifar10"]
+    per_edge = {"nor_conv_1x1": ((GOLDEN[4317]["cifar10"][0] - base_flops) / 6, (241_306 - base_params) // 6),
+                "nor_conv_3x3": ((GOLDEN[1462]["cifar10"][0] - base_flops) / 6, (1_531_546 - base_params) // 6)}
+    for index in random.Random(7).sample(range(15625), 12):
+        arch = index_to_arch(index)
+        model = create_model({"name": "infer.tiny", "C": 16, "N": 5, "arch_str": str(arch), "num_classes": 10})
+        flops, _ = get_model_infos(model, (1, 3, 32, 32))
+        ops = arch.to_ops()
+        assert count_parameters(model) == base_params + sum(per_edge[op][1] for op in ops if op in per_edge)
+        assert flops == pytest.approx(base_flops + sum(per_edge[op][0] for op in ops if op in per_edge), abs=2e-5)
