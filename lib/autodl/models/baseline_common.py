@@ -7,6 +7,18 @@ from torch import nn
 from ..errors import ConfigError
 
 
+def conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1,
+            activation: type[nn.Module] | None = None) -> nn.Sequential:
+    """A bias-free convolution with 'same' padding, batch normalisation and an optional activation."""
+    layers: list[nn.Module] = [
+        nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(out_channels),
+    ]
+    if activation is not None:
+        layers.append(activation(inplace=True))
+    return nn.Sequential(*layers)
+
+
 def init_baseline_weights(model: nn.Module) -> None:
     """He-normal (fan-out) convolutions, unit-scale zero-shift BN, small-normal linear layers."""
     for module in model.modules():

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .baseline_common import PooledClassifier, check_num_classes, init_baseline_weights
+from .baseline_common import PooledClassifier, check_num_classes, conv_bn, init_baseline_weights
 from .registry import register_model
 
 # (expansion t, output channels c, repeats n, first stride s) of the seven bottleneck stages
@@ -20,14 +20,6 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
-def conv_bn_relu6(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
-    """Bias-free convolution with 'same' padding, BN and ReLU6."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(out_channels), nn.ReLU6(inplace=True),
-    )
-
-
 class InvertedResidual(nn.Module):
     """Optional 1x1 expansion, depthwise 3x3 (strided), linear 1x1 projection; residual when shapes match."""
 
@@ -36,8 +28,8 @@ class InvertedResidual(nn.Module):
         hidden = int(round(in_channels * expansion))
         layers: list[nn.Module] = []
         if expansion != 1:
-            layers.append(conv_bn_relu6(in_channels, hidden, 1))
-        layers += [conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden),
+            layers.append(conv_bn(in_channels, hidden, 1, activation=nn.ReLU6))
+        layers += [conv_bn(hidden, hidden, 3, stride, groups=hidden, activation=nn.ReLU6),
                    nn.Conv2d(hidden, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)]
         self.body = nn.Sequential(*layers)
         self.use_residual = stride == 1 and in_channels == out_channels
@@ -60,13 +52,13 @@ class MobileNetV2(nn.Module):
             )
         channels = make_divisible(input_channel * width_mult)
         self.last_channel = make_divisible(last_channel * max(1.0, width_mult))
-        layers: list[nn.Module] = [conv_bn_relu6(3, channels, 3, 2)]
+        layers: list[nn.Module] = [conv_bn(3, channels, 3, 2, activation=nn.ReLU6)]
         for expansion, width, repeats, first_stride in INVERTED_RESIDUAL_SETTING:
             out_channels = make_divisible(width * width_mult)
             for index in range(repeats):
                 layers.append(InvertedResidual(channels, out_channels, first_stride if index == 0 else 1, expansion))
                 channels = out_channels
-        layers.append(conv_bn_relu6(channels, self.last_channel, 1))
+        layers.append(conv_bn(channels, self.last_channel, 1, activation=nn.ReLU6))
         self.features = nn.Sequential(*layers)
         self.head = PooledClassifier(self.last_channel, num_classes, dropout)
         init_baseline_weights(self)

@@ -10,19 +10,11 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .baseline_common import (PooledClassifier, check_num_classes, init_baseline_weights, residual_stages,
+from .baseline_common import (PooledClassifier, conv_bn, check_num_classes, init_baseline_weights, residual_stages,
                               zero_init_residuals)
 from .registry import register_model
 
 STAGE_WIDTHS = (16, 32, 64)
-
-
-def conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> nn.Sequential:
-    """A bias-free convolution with 'same' padding followed by batch normalisation."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel, stride, padding=kernel // 2, bias=False),
-        nn.BatchNorm2d(out_channels),
-    )
 
 
 def cifar_shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module:

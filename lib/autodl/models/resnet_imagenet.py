@@ -11,30 +11,18 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .baseline_common import (PooledClassifier, check_num_classes, init_baseline_weights, residual_stages,
+from .baseline_common import (PooledClassifier, conv_bn, check_num_classes, init_baseline_weights, residual_stages,
                               zero_init_residuals)
 from .registry import register_model
 
 STAGE_WIDTHS = (64, 128, 256, 512)
 
 
-def conv_bn_relu(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1,
-                 relu: bool = True) -> nn.Sequential:
-    """Bias-free convolution with 'same' padding, BN and optionally ReLU."""
-    layers: list[nn.Module] = [
-        nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(out_channels),
-    ]
-    if relu:
-        layers.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
-
-
 def imagenet_shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module:
     """Identity, 1x1 conv + BN, or (stride 2) 2x2 average pool + 1x1 conv + BN."""
     if stride == 1 and in_channels == out_channels:
         return nn.Identity()
-    projection = conv_bn_relu(in_channels, out_channels, 1, relu=False)
+    projection = conv_bn(in_channels, out_channels, 1)
     return nn.Sequential(nn.AvgPool2d(2, 2), *projection) if stride == 2 else projection
 
 
@@ -50,8 +38,8 @@ class BasicBlock(nn.Module):
                 f"imagenet-resnet: basic blocks need groups=1 and width_per_group=64, got {groups} and "
                 f"{width_per_group}; use block 'bottleneck' for ResNeXt widths"
             )
-        self.conv_a = conv_bn_relu(in_channels, planes, 3, stride)
-        self.conv_b = conv_bn_relu(planes, planes, 3, relu=False)
+        self.conv_a = conv_bn(in_channels, planes, 3, stride, activation=nn.ReLU)
+        self.conv_b = conv_bn(planes, planes, 3)
         self.shortcut = imagenet_shortcut(in_channels, planes, stride)
         self.relu = nn.ReLU(inplace=True)
 
@@ -72,9 +60,9 @@ class Bottleneck(nn.Module):
         super().__init__()
         inner = int(planes * (width_per_group / 64.0)) * groups
         out_channels = planes * self.expansion
-        self.conv_reduce = conv_bn_relu(in_channels, inner, 1)
-        self.conv_3x3 = conv_bn_relu(inner, inner, 3, stride, groups=groups)
-        self.conv_expand = conv_bn_relu(inner, out_channels, 1, relu=False)
+        self.conv_reduce = conv_bn(in_channels, inner, 1, activation=nn.ReLU)
+        self.conv_3x3 = conv_bn(inner, inner, 3, stride, groups=groups, activation=nn.ReLU)
+        self.conv_expand = conv_bn(inner, out_channels, 1)
         self.shortcut = imagenet_shortcut(in_channels, out_channels, stride)
         self.relu = nn.ReLU(inplace=True)
 
@@ -110,9 +98,10 @@ class ImageNetResNet(nn.Module):
             )
         block_class = BLOCKS[block]
         if deep_stem:
-            stem = [conv_bn_relu(3, 32, 3, 2), conv_bn_relu(32, 32, 3), conv_bn_relu(32, 64, 3)]
+            stem = [conv_bn(3, 32, 3, 2, activation=nn.ReLU), conv_bn(32, 32, 3, activation=nn.ReLU),
+                    conv_bn(32, 64, 3, activation=nn.ReLU)]
         else:
-            stem = [conv_bn_relu(3, 64, 7, 2)]
+            stem = [conv_bn(3, 64, 7, 2, activation=nn.ReLU)]
         self.stem = nn.Sequential(*stem, nn.MaxPool2d(3, 2, 1))
         self.layers, channels = residual_stages(block_class, 64, STAGE_WIDTHS, layers, groups, width_per_group)
         self.head = PooledClassifier(channels, num_classes)
