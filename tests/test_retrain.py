@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from autodl.errors import ConfigError
-from autodl.models import create_model
 from autodl.models.searched import resolve_searched_arch, searched_model_config
 from autodl.spaces.artifact import save_artifact
 from autodl.spaces.nasnet import get_genotype

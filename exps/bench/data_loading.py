@@ -6,9 +6,7 @@ Prints one JSON object per measurement: {"bench": "data_loading", "case": ..., "
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import tempfile
 import time
 
@@ -18,16 +16,14 @@ from torch.utils.data import DataLoader
 from autodl.data import get_datasets, with_transform
 from autodl.data.cifar import CIFAR10
 from autodl.data.fakes import write_fake_cifar10
+from autodl.utils import emit_benchmark
 from autodl.data.transforms import Compose, Cutout, Normalize, RandomCrop, RandomHorizontalFlip, ToFloat
 
 
 def emit(case: str, images: int, seconds: float, **context) -> None:
-    """Print one measurement as a JSON line."""
-    record = {"bench": "data_loading", "case": case, "value": round(images / seconds, 1), "unit": "img/s",
-              "images": images, "seconds": round(seconds, 4), "device": "cpu", "threads": torch.get_num_threads(),
-              "torch": torch.__version__, "python": platform.python_version()}
-    record.update(context)
-    print(json.dumps(record), flush=True)
+    """Print one throughput measurement as a JSON line."""
+    emit_benchmark("data_loading", case, round(images / seconds, 1), "img/s", images=images,
+                   seconds=round(seconds, 4), device="cpu", **context)
 
 
 def run(n_train: int, batch_size: int, workers: list[int], cutout: int) -> None:

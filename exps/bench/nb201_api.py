@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from autodl.utils import emit_benchmark
 
 FULL_ARCHS = 15625
 
@@ -147,12 +148,7 @@ def run_worker(*args: str) -> dict:
 
 # -------------------------------------------------------------------------------------------- main
 def emit(case: str, value: float, unit: str, **context: Any) -> None:
-    from importlib.metadata import version
-
-    record = {"bench": "nb201_api", "case": case, "value": round(value, 3), "unit": unit, **context,
-              "device": "cpu", "cpus": os.cpu_count(), "python": platform.python_version(),
-              "torch": version("torch"), "numpy": version("numpy")}
-    print(json.dumps(record), flush=True)
+    emit_benchmark("nb201_api", case, round(value, 3), unit, device="cpu", **context)
 
 
 def main(argv: list[str] | None = None) -> int:

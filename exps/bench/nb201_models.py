@@ -8,8 +8,6 @@ are timed and the whole-space time is extrapolated; the record then says both.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 
 import torch
@@ -17,15 +15,12 @@ import torch
 from autodl.engine import count_flops, count_parameters
 from autodl.models.nb201 import TinyNetwork
 from autodl.spaces.nb201 import NUM_ARCHS, benchmark_archs
+from autodl.utils import emit_benchmark
 
 
 def emit(case: str, seconds: float, **context) -> None:
-    """Print one measurement as a JSON line."""
-    record = {"bench": "nb201_models", "case": case, "value": round(seconds, 3), "unit": "s",
-              "device": "cpu", "threads": torch.get_num_threads(), "torch": torch.__version__,
-              "python": platform.python_version()}
-    record.update(context)
-    print(json.dumps(record), flush=True)
+    """Print one timing as a JSON line."""
+    emit_benchmark("nb201_models", case, round(seconds, 3), "s", device="cpu", **context)
 
 
 def run(limit: int) -> None:

@@ -72,9 +72,9 @@ def main() -> None:
     rates = {name: images / statistics.median(values) for name, values in times.items()}
     for name, rate in rates.items():
         emit("train_step", name, round(rate, 1), "img/s", batch_size=args.batch_size, steps=args.steps,
-             repeats=args.repeats)
+             repeats=args.repeats, device=str(device))
     overhead = 100.0 * (rates["bare"] / rates["engine"] - 1.0)
-    emit("train_step", "engine_overhead", round(overhead, 2), "%", batch_size=args.batch_size)
+    emit("train_step", "engine_overhead", round(overhead, 2), "%", batch_size=args.batch_size, device=str(device))
 
 
 if __name__ == "__main__":

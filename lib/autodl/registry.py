@@ -1,7 +1,7 @@
 """Name -> object registries: ops, models, datasets, algorithms and benchmark back-ends register here."""
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, Iterator, TypeVar
 
 from .errors import RegistryError
 

@@ -39,13 +39,22 @@ def time_string() -> str:
 
 
 def emit_benchmark(bench: str, case: str, value: float, unit: str, **extra) -> None:
-    """Print one benchmark measurement as a JSON line: ``{"bench", "case", "value", "unit", ...context}``."""
-    import json
-    import platform
+    """Print one benchmark measurement as a JSON line: ``{"bench", "case", "value", "unit", ...context}``.
 
-    import torch
+    Context: versions, CPU count and, when torch is already imported, its thread count and device
+    (torch is not imported here, so memory benchmarks can run without it).
+    """
+    import json
+    import os
+    import platform
+    import sys
+    from importlib.metadata import version
 
     record = {"bench": bench, "case": case, "value": value, "unit": unit, **extra,
-              "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
-              "device": "cuda" if torch.cuda.is_available() else "cpu"}
+              "python": platform.python_version(), "torch": version("torch"), "numpy": version("numpy"),
+              "cpus": os.cpu_count(), "machine": platform.machine()}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        record.setdefault("threads", torch.get_num_threads())
+        record.setdefault("device", "cuda" if torch.cuda.is_available() else "cpu")
     print(json.dumps(record), flush=True)
