@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,10 +40,39 @@ def test_create_model_errors(tmp_path):
         create_model({"name": "nope"})
 
 
-@pytest.mark.parametrize("name", ["small-cnn"])
-def test_registered_models_build_and_return_features_and_logits(name):
+ARCH_CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs" / "archs").glob("*.json"))
+
+
+def test_every_registered_model_has_a_config_twin():
+    names = {json.loads(path.read_text())["name"] for path in ARCH_CONFIGS}
+    assert set(MODELS.names()) <= names, sorted(set(MODELS.names()) - names)
+
+
+@pytest.fixture
+def one_thread():
+    """Small forwards are far slower when two intra-op threads contend for the shared cores."""
     import torch
 
-    assert name in MODELS
-    features, logits = create_model({"name": name}, num_classes=10)(torch.randn(2, 3, 32, 32))
-    assert logits.shape == (2, 10) and features.shape[0] == 2
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("path", ARCH_CONFIGS, ids=lambda p: p.stem)
+def test_every_config_twin_builds_and_returns_features_and_logits(path):
+    import torch
+
+    from autodl.engine import count_parameters
+
+    overrides = {"num_classes": 10}
+    if "genotype" not in json.loads(path.read_text()) and json.loads(path.read_text())["name"].startswith("nasnet"):
+        overrides["genotype"] = "DARTS_V2"  # the *-none twins take the genotype from the command line
+    model = create_model(path, **overrides).eval()
+    assert count_parameters(model) > 0
+    if count_parameters(model) < 1_000_000:  # bigger nets are exercised by their own test files
+        size = 64 if "ImageNet" in path.stem or "IMAGENET" in path.stem else 32
+        with torch.no_grad():
+            features, logits = model(torch.randn(2, 3, size, size))
+        assert logits.shape == (2, 10) and features.shape[0] == 2
