@@ -33,6 +33,11 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, write)
 
 
+def torch_home() -> Path:
+    """``$TORCH_HOME``, else torch's own default ``~/.cache/torch``: where datasets and benchmark files live."""
+    return Path(os.environ.get("TORCH_HOME", os.path.join(os.path.expanduser("~"), ".cache", "torch")))
+
+
 def time_string() -> str:
     """The current UTC time as ``[YYYY-MM-DD HH:MM:SS]``."""
     return time.strftime("[%Y-%m-%d %H:%M:%S]", time.gmtime())

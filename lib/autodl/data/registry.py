@@ -8,6 +8,7 @@ from typing import Any, Callable, NamedTuple
 from torch.utils.data import Dataset
 
 from ..registry import Registry
+from ..utils import torch_home
 
 
 class Datasets(NamedTuple):
@@ -28,9 +29,8 @@ def register_dataset(name: str):
 
 
 def default_data_root() -> Path:
-    """``$TORCH_HOME/cifar.python`` like the original, or ``~/.torch/cifar.python``."""
-    torch_home = os.environ.get("TORCH_HOME", os.path.join(os.path.expanduser("~"), ".torch"))
-    return Path(torch_home) / "cifar.python"
+    """``$TORCH_HOME/cifar.python`` like the original (``TORCH_HOME`` defaults to ``~/.cache/torch``)."""
+    return torch_home() / "cifar.python"
 
 
 def get_datasets(name: str, root: str | os.PathLike | None = None, cutout: int = 0, **options: Any) -> Datasets:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import AutoDLError
+from ...utils import torch_home
 
 OFFICIAL_FILES: tuple[str, ...] = ("NAS-Bench-201-v1_0-e61699.pth", "NAS-Bench-201-v1_1-096897.pth")
 """The released single-file benchmarks; the last one is the default."""
@@ -28,11 +29,6 @@ HP_ALIASES = {"less": "12", "full": "200"}
 
 class BenchmarkError(AutoDLError):
     """A benchmark file, store or query is invalid (unknown architecture, dataset, split, hp or seed)."""
-
-
-def torch_home() -> Path:
-    """``$TORCH_HOME`` or torch's default ``~/.cache/torch``."""
-    return Path(os.environ.get("TORCH_HOME", os.path.join(os.path.expanduser("~"), ".cache", "torch")))
 
 
 def default_store_path(source: str | os.PathLike) -> Path:
