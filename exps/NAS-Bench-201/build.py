@@ -49,7 +49,7 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--test-batch-size", type=positive_int, help="evaluation and latency batch size "
                                                                     "(default: the training batch size)")
     train.add_argument("--digits-size", type=positive_int, default=32, help="image size of the digits settings (8, 16 or 32)")
-    train.add_argument("--data-root", help="dataset folder (default $TORCH_HOME/cifar.python)")
+    train.add_argument("--data-path", help="dataset root (default: $TORCH_HOME/cifar.python)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:K")
     train.add_argument("--workers", type=non_negative_int, default=4, help="data loader workers")
     train.add_argument("--amp", action="store_true", help="mixed precision on CUDA (the released files used fp32)")
@@ -89,7 +89,7 @@ def train(args) -> int:
     config.fingerprint()  # reads the recipes: a missing one fails before any training
     indexes = _indexes(args)
     rank, world_size = torchrun_process()
-    runtime = Runtime(args.data_root, args.device, args.workers, verbose=not args.quiet)
+    runtime = Runtime(args.data_path, args.device, args.workers, verbose=not args.quiet)
     device = process_device(args.device, rank)
     total = len(indexes) * len(config.seeds)
     print(f"process {rank}/{world_size} shard {args.shard}: {len(indexes)} architectures x {len(config.seeds)} seeds "

@@ -300,11 +300,16 @@ def train_setting(index: int, seed: int, setting: str, config: BuildConfig, runt
 
 
 def train_arch_seed(index: int, seed: int, config: BuildConfig, runtime: Runtime, results_dir: str | os.PathLike,
-                    device: torch.device | None = None) -> Path:
-    """Train one (architecture, seed) on every setting of ``config`` and write its result file atomically."""
+                    device: torch.device | None = None, fresh: bool = False) -> Path:
+    """Train one (architecture, seed) on every setting of ``config`` and write its result file atomically.
+
+    An interrupted earlier attempt resumes from its per-epoch checkpoints unless ``fresh``.
+    """
     device = device or resolve_device(runtime.device)
     path = result_path(results_dir, config.hp, index, seed)
     work = hp_folder(results_dir, config.hp) / ".work" / path.stem
+    if fresh:
+        shutil.rmtree(work, ignore_errors=True)
     results, top5 = {}, {}
     for setting in config.settings:
         results[setting], top5[setting] = train_setting(index, seed, setting, config, runtime, work / setting, device)
@@ -331,7 +336,8 @@ def is_finished(path: Path, config: BuildConfig) -> bool:
 def build(indexes: Sequence[int], config: BuildConfig, runtime: Runtime, results_dir: str | os.PathLike,
           cover: bool = False, device: torch.device | None = None,
           on_done: Callable[[int, int, Path, bool], None] | None = None) -> list[Path]:
-    """Train every (index, seed) of ``indexes`` x ``config.seeds``; finished files are skipped unless ``cover``.
+    """Train every (index, seed) of ``indexes`` x ``config.seeds``; finished files are skipped unless ``cover``
+    (which also restarts unfinished ones from scratch).
 
     ``on_done(index, seed, path, trained)`` is called after each pair; returns the result files.
     """
@@ -344,7 +350,7 @@ def build(indexes: Sequence[int], config: BuildConfig, runtime: Runtime, results
             path = result_path(results_dir, config.hp, index, seed)
             trained = cover or not is_finished(path, config)
             if trained:
-                train_arch_seed(index, seed, config, runtime, results_dir, device)
+                train_arch_seed(index, seed, config, runtime, results_dir, device, fresh=cover)
             paths.append(path)
             if on_done is not None:
                 on_done(index, seed, path, trained)
