@@ -2,6 +2,7 @@
 API reads, resume after a kill, shards, and one-line errors.  Tiny: 8x8 digits, C=2, N=1, 2 epochs."""
 import json
 from importlib.util import module_from_spec, spec_from_file_location
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +200,18 @@ def test_finished_file_of_other_settings_is_refused(built):
         build([0], other, Runtime(verbose=False), built / "results")
 
 
+def test_cover_retrains_a_finished_file(built, tmp_path):
+    copy = result_path(tmp_path, "12", 0, 111)
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(result_path(built / "results", "12", 0, 111).read_bytes())
+    events = []
+    build([0], config(), Runtime(verbose=False), tmp_path, cover=True, on_done=lambda *event: events.append(event))
+    assert [(index, trained) for index, _, _, trained in events] == [(0, True)]
+    old, new = (load_result(path)["results"]["digits-halves"] for path in (result_path(built / "results", "12", 0, 111), copy))
+    assert new["eval_acc1es"] == old["eval_acc1es"] and new["train_losses"] == old["train_losses"]
+    assert new["train_times"] != old["train_times"]  # measured again
+
+
 def test_merge_refuses_a_duplicate_run(built, tmp_path):
     copy = tmp_path / "copy" / "hp12" / "arch-000000-seed-111.pth"
     copy.parent.mkdir(parents=True)
@@ -210,10 +223,10 @@ def test_merge_refuses_a_duplicate_run(built, tmp_path):
 @pytest.mark.parametrize("count", [1, 3, 4, 7])
 def test_shards_partition_the_range(count):
     shards = [select_indexes(10, 40, (i, count)) for i in range(count)]
-    assert sorted(sum(shards, [])) == list(range(10, 41))
+    assert sorted(chain.from_iterable(shards)) == list(range(10, 41))
     assert shards[0][:2] == [10, 10 + count]
     nested = [select_indexes(10, 40, (count - 1, count), (rank, 2)) for rank in range(2)]
-    assert sorted(sum(nested, [])) == shards[-1] and nested[0][0] == shards[-1][0]
+    assert sorted(chain.from_iterable(nested)) == shards[-1] and nested[0][0] == shards[-1][0]
 
 
 def test_torchrun_ranks_take_their_shard(monkeypatch):
@@ -246,3 +259,14 @@ def test_bad_arguments_are_one_line_errors(argv, message, capsys, tmp_path, monk
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_every_flag_has_help(capsys):
+    script = load_script()
+    for command in ("train", "merge"):
+        with pytest.raises(SystemExit):
+            script.build_parser().parse_args([command, "--help"])
+        text = capsys.readouterr().out
+        sub = next(a for a in script.build_parser()._actions if a.dest == "command").choices[command]
+        for action in sub._actions:
+            assert action.help and all(flag in text for flag in action.option_strings), action.option_strings

@@ -11,8 +11,8 @@
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from autodl.benchmarks.nb201 import NASBench201API
 from autodl.benchmarks.nb201.builder import (BUILD_SETTINGS, OFFICIAL_SETTINGS, BuildConfig, BuildError, Runtime,

@@ -8,8 +8,9 @@ result depends only on the files' contents, not on the order they are found in.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ...engine.checkpoint import save_checkpoint
 from ...spaces.nb201 import NUM_ARCHS, benchmark_archs
