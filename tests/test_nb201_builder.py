@@ -60,7 +60,7 @@ def built(tmp_path_factory):
     arch_flags = ["--arch-index", *map(str, ARCHS)]
     assert script.main(["train", "--save-dir", str(folder / "results"), *arch_flags, *FLAGS]) == 0
     assert script.main(["merge", "--results", str(folder / "results"), "--out", str(folder / "store"),
-                        "--official", str(folder / "official.pth")]) == 0
+                        "--official", str(folder / "official.pth"), "--archive", str(folder / "archive")]) == 0
     return folder
 
 
@@ -127,6 +127,18 @@ def test_merged_store_answers_with_the_recorded_numbers(built):
     assert record["less"]["dataset_seed"] == {"digits-valid": [111], "digits-halves": [111]}
     assert set(record["less"]["all_results"]) == {("digits-valid", 111), ("digits-halves", 111)}
     assert record["less"]["all_results"][("digits-valid", 111)]["net_state_dict"] is None
+
+
+def test_archive_files_reload_with_their_weights(built):
+    assert sorted(path.name for path in (built / "archive").iterdir()) == ["000000-FULL.pth", "000009-FULL.pth"]
+    record = torch.load(built / "archive" / "000009-FULL.pth", weights_only=True)
+    assert set(record) == {"less", "full"} and record["less"]["arch_index"] == 9
+    api = NASBench201API(str(built / "store"), verbose=False)
+    api.reload(built / "archive", 9)
+    weights = api.get_net_param(9, "digits-halves", 111, hp="12")
+    recorded = load_result(result_path(built / "results", "12", 9, 111))["results"]["digits-halves"]["net_state_dict"]
+    assert weights.keys() == recorded.keys() and len(weights) > 5
+    assert all(torch.equal(weights[key], recorded[key]) for key in weights)
 
 
 def _arrays(folder: Path) -> dict[str, np.ndarray]:

@@ -62,6 +62,8 @@ def build_parser() -> ArgumentParser:
     merge.add_argument("--out", required=True, help="store folder to write")
     merge.add_argument("--official", help="also write the official-layout benchmark .pth here")
     merge.add_argument("--with-weights", action="store_true", help="keep the trained weights in the .pth")
+    merge.add_argument("--archive", help="also write one <index:06d>-FULL.pth per architecture, with weights, "
+                                         "into this folder (for the API's reload)")
     merge.add_argument("--curve-dtype", choices=("float32", "float64"), default="float32",
                        help="precision of the per-epoch curves in the store")
     merge.add_argument("--overwrite", action="store_true", help="replace an existing store folder")
@@ -107,9 +109,10 @@ def train(args) -> int:
 
 def merge(args) -> int:
     out = build_store(args.results, args.out, official_path=args.official, keep_weights=args.with_weights,
-                      curve_dtype=args.curve_dtype, overwrite=args.overwrite)
+                      curve_dtype=args.curve_dtype, overwrite=args.overwrite, archive_dir=args.archive)
     api = NASBench201API(str(out), verbose=False)
-    print(f"wrote {out}: {api}" + (f" and {args.official}" if args.official else ""))
+    extra = [path for path in (args.official, args.archive) if path]
+    print(f"wrote {out}: {api}" + "".join(f" and {path}" for path in extra))
     return 0
 
 

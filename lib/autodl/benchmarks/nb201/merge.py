@@ -45,17 +45,18 @@ def _empty_arch_results(index: int, arch_str: str) -> dict[str, Any]:
 def merge_results(files: Iterable[str | os.PathLike], keep_weights: bool = False) -> dict[str, Any]:
     """The official-layout benchmark dict of the result ``files`` (weights dropped unless ``keep_weights``).
 
-    Every architecture with a result gets both a ``less`` and a ``full`` record (empty when that recipe
-    was not run), as the official API expects.  Runs are ordered by dataset (first-seen order over the
-    sorted files) and ascending seed; a (architecture, recipe, dataset, seed) found twice is an error.
+    Files are read one at a time and their weights dropped at once, so merging a full build needs
+    memory for the curves only.  Every architecture with a result gets both a ``less`` and a ``full``
+    record (empty when that recipe was not run), as the official API expects.  Runs are ordered by
+    index, recipe, dataset (first-seen order over the runs sorted by index, recipe and seed) and seed,
+    whatever the order of ``files``; a (architecture, recipe, dataset, seed) found twice is an error.
     """
     meta_archs = [str(arch) for arch in benchmark_archs()]
     runs: dict[tuple[int, str, str, int], dict[str, Any]] = {}
     origin: dict[tuple[int, str, str, int], Path] = {}
-    dataset_order: list[str] = []
-    loaded = sorted(((load_result(path), Path(path)) for path in files),
-                    key=lambda item: (item[0]["arch_index"], item[0]["hp"], item[0]["seed"]))
-    for result, path in loaded:
+    datasets_of: dict[tuple[int, str, int], list[str]] = {}
+    for path in map(Path, files):
+        result = load_result(path)
         index, hp, seed = int(result["arch_index"]), str(result["hp"]), int(result["seed"])
         if hp not in HP_KEYS or not 0 <= index < NUM_ARCHS or result["arch_str"] != meta_archs[index]:
             raise BuildError(f"{path} names architecture {index} {result['arch_str']!r} with hp {hp!r}, which does not "
@@ -71,8 +72,11 @@ def merge_results(files: Iterable[str | os.PathLike], keep_weights: bool = False
             if not keep_weights:
                 state["net_state_dict"] = None
             runs[key], origin[key] = state, path
-            if dataset not in dataset_order:
-                dataset_order.append(dataset)
+        datasets_of.setdefault((index, hp, seed), []).extend(result["datasets"])
+        del result
+    dataset_order: list[str] = []
+    for key in sorted(datasets_of):
+        dataset_order += [name for name in datasets_of[key] if name not in dataset_order]
     arch2infos: dict[int, dict[str, Any]] = {}
     for (index, hp, dataset, seed) in sorted(runs, key=lambda key: (key[0], key[1], dataset_order.index(key[2]), key[3])):
         record = arch2infos.setdefault(index, {name: _empty_arch_results(index, meta_archs[index])
@@ -85,6 +89,21 @@ def merge_results(files: Iterable[str | os.PathLike], keep_weights: bool = False
             "total_archs": NUM_ARCHS}
 
 
+def write_archive(files: Iterable[str | os.PathLike], folder: str | os.PathLike) -> list[Path]:
+    """Write one official ``<index:06d>-FULL.pth`` per architecture, weights included (what the API's ``reload`` reads).
+
+    The files of one architecture are merged at a time, so only one architecture's weights are in memory.
+    """
+    by_index: dict[str, list[Path]] = {}
+    for path in map(Path, files):
+        by_index.setdefault(path.name.split("-")[1], []).append(path)
+    written = []
+    for group in by_index.values():
+        for index, record in merge_results(group, keep_weights=True)["arch2infos"].items():
+            written.append(save_checkpoint(record, Path(folder) / f"{index:06d}-FULL.pth"))
+    return sorted(written)
+
+
 def save_official(benchmark: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write the merged dict as an official-layout ``.pth`` (atomically; readable with ``weights_only=True``)."""
     return save_checkpoint(benchmark, path)
@@ -92,11 +111,17 @@ def save_official(benchmark: dict[str, Any], path: str | os.PathLike) -> Path:
 
 def build_store(results_dirs: Iterable[str | os.PathLike], out_dir: str | os.PathLike,
                 official_path: str | os.PathLike | None = None, keep_weights: bool = False,
-                curve_dtype: str = "float32", overwrite: bool = False) -> Path:
-    """Merge every result file under ``results_dirs`` into the store ``out_dir`` (and the official ``.pth``)."""
-    benchmark = merge_results(find_result_files(results_dirs), keep_weights=keep_weights)
+                curve_dtype: str = "float32", overwrite: bool = False,
+                archive_dir: str | os.PathLike | None = None) -> Path:
+    """Merge every result file under ``results_dirs`` into the store ``out_dir``, and optionally the
+    official-layout ``.pth`` (weights only with ``keep_weights``) and the per-architecture archive."""
+    files = find_result_files(results_dirs)
+    benchmark = merge_results(files, keep_weights=keep_weights)
     if official_path is not None:
         save_official(benchmark, official_path)
     source = BenchmarkSource.from_dict(benchmark, filename=BUILT_SOURCE, copy_data=False)
-    return convert(source, out_dir, curve_dtype=curve_dtype, overwrite=overwrite)
+    store = convert(source, out_dir, curve_dtype=curve_dtype, overwrite=overwrite)
+    if archive_dir is not None:
+        write_archive(files, archive_dir)
+    return store
 
