@@ -105,6 +105,7 @@ def test_merged_store_answers_with_the_recorded_numbers(built):
     for source in (built / "store", built / "official.pth"):
         api = NASBench201API(str(source), verbose=False)
         assert api.evaluated_indexes == list(ARCHS) and len(api) == 15625
+        assert api.avaliable_hps == (["12"] if source.is_dir() else ["12", "200"])  # the .pth has empty 'full' records
         valid, halves = run["digits-valid"], run["digits-halves"]
         info = api.get_more_info(0, "digits-valid", hp="12", is_random=111)
         assert info["train-accuracy"] == valid["train_acc1es"][1] and info["train-loss"] == valid["train_losses"][1]

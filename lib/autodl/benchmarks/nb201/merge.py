@@ -119,7 +119,10 @@ def build_store(results_dirs: Iterable[str | os.PathLike], out_dir: str | os.Pat
     benchmark = merge_results(files, keep_weights=keep_weights)
     if official_path is not None:
         save_official(benchmark, official_path)
-    source = BenchmarkSource.from_dict(benchmark, filename=BUILT_SOURCE, copy_data=False)
+    # the store holds only the recipes that were run (the official layout needs both records)
+    ran = {index: {hp: state for hp, state in record.items() if state["all_results"]}
+           for index, record in benchmark["arch2infos"].items()}
+    source = BenchmarkSource.from_dict({**benchmark, "arch2infos": ran}, filename=BUILT_SOURCE, copy_data=False)
     store = convert(source, out_dir, curve_dtype=curve_dtype, overwrite=overwrite)
     if archive_dir is not None:
         write_archive(files, archive_dir)
