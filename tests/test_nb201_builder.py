@@ -233,6 +233,16 @@ def test_merge_refuses_a_duplicate_run(built, tmp_path):
         merge_results(find_result_files([built / "results", tmp_path / "copy"]))
 
 
+def test_corrupt_result_file_is_a_clear_error(tmp_path):
+    path = result_path(tmp_path, "12", 0, 111)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a torch file")
+    with pytest.raises(BuildError, match="cannot be read .*delete it and train it again"):
+        build([0], config(), Runtime(verbose=False), tmp_path)
+    with pytest.raises(BuildError, match="cannot be read"):
+        merge_results([path])
+
+
 @pytest.mark.parametrize("count", [1, 3, 4, 7])
 def test_shards_partition_the_range(count):
     shards = [select_indexes(10, 40, (i, count)) for i in range(count)]

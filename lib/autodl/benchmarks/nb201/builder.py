@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pickle
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -26,14 +27,14 @@ from torch.utils.data import Subset
 from ...config import OptimConfig, config_to_dict, load_config
 from ...data import BENCHMARK_SETTINGS, BenchmarkData, get_benchmark_data, get_datasets
 from ...data.loader import make_loader
-from ...engine.checkpoint import load_checkpoint, save_checkpoint
+from ...engine.checkpoint import save_checkpoint
 from ...engine.classification import ClassifierTask, split_outputs, to_device
 from ...engine.device import Precision, prepare_model, resolve_device
 from ...engine.flops import get_model_infos
 from ...engine.rundir import RunDir, environment_info
 from ...engine.seed import seed_everything
 from ...engine.trainer import Trainer
-from ...errors import AutoDLError, CheckpointError
+from ...errors import AutoDLError
 from ...models import create_model
 from ...spaces.nb201 import NUM_ARCHS, index_to_arch
 
@@ -201,12 +202,18 @@ def result_path(results_dir: str | os.PathLike, hp: str, index: int, seed: int) 
     return hp_folder(results_dir, hp) / f"arch-{index:06d}-seed-{seed}.pth"
 
 
-def load_result(path: str | os.PathLike) -> dict[str, Any]:
-    """Read one result file (tensors and plain containers only) and check its format."""
+def load_result(path: str | os.PathLike, mmap: bool = False) -> dict[str, Any]:
+    """Read one result file (tensors and plain containers only) and check its format.
+
+    ``mmap`` maps the weights instead of reading them: cheap when only the curves or settings are needed.
+    """
     try:
-        result = load_checkpoint(path)
-    except CheckpointError as error:
-        raise BuildError(f"result file {path} cannot be read ({error}); delete it and train it again") from None
+        result = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as error:  # missing, corrupt, or code
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "Weights only load failed" in reason:
+            reason = "it holds objects other than tensors and plain containers, which are refused"
+        raise BuildError(f"result file {path} cannot be read ({reason}); delete it and train it again") from None
     if not isinstance(result, dict) or result.get("format") != RESULT_FORMAT or result.get("version") != RESULT_VERSION:
         raise BuildError(f"{path} is not a version-{RESULT_VERSION} {RESULT_FORMAT} file; "
                          "delete it or rebuild it with exps/NAS-Bench-201/build.py train")
@@ -327,7 +334,7 @@ def is_finished(path: Path, config: BuildConfig) -> bool:
     """Whether ``path`` holds a finished result of this build; a result of other settings is an error."""
     if not path.is_file():
         return False
-    result = load_result(path)
+    result = load_result(path, mmap=True)
     if result.get("config") != config.fingerprint():
         raise BuildError(f"{path} was trained with other settings (channel, cells, datasets or recipe); "
                          "use the same settings, another output folder, or --cover to retrain it")

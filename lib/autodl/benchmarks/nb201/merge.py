@@ -56,7 +56,7 @@ def merge_results(files: Iterable[str | os.PathLike], keep_weights: bool = False
     origin: dict[tuple[int, str, str, int], Path] = {}
     datasets_of: dict[tuple[int, str, int], list[str]] = {}
     for path in map(Path, files):
-        result = load_result(path)
+        result = load_result(path, mmap=not keep_weights)
         index, hp, seed = int(result["arch_index"]), str(result["hp"]), int(result["seed"])
         if hp not in HP_KEYS or not 0 <= index < NUM_ARCHS or result["arch_str"] != meta_archs[index]:
             raise BuildError(f"{path} names architecture {index} {result['arch_str']!r} with hp {hp!r}, which does not "
