@@ -12,13 +12,6 @@ from autodl.spaces.nasnet import Genotype, SpaceError, get_genotype
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small convolutions run faster on one thread than on an oversubscribed shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # (model, genotype, C, N, classes, resolution, MFLOPs, Mparams) from spec 7.4; params exclude the aux head.

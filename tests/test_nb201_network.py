@@ -27,13 +27,6 @@ GOLDEN = {
 CASES = [(index, dataset) for index in GOLDEN for dataset in DATASETS]
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """One intra-op thread: these small forwards are much slower when threads contend for shared cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("index, dataset", CASES)

@@ -48,18 +48,8 @@ def test_every_registered_model_has_a_config_twin():
     assert set(MODELS.names()) <= names, sorted(set(MODELS.names()) - names)
 
 
-@pytest.fixture
-def one_thread():
-    """Small forwards are far slower when two intra-op threads contend for the shared cores."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
-@pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("path", ARCH_CONFIGS, ids=lambda p: p.stem)
 def test_every_config_twin_builds_and_returns_features_and_logits(path):
     import torch

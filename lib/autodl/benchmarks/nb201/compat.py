@@ -32,6 +32,9 @@ OP_NAMES = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x
 _MORE_INFO_SETS = {
     "cifar10-valid": (("valid", "x-valid"), ("test", "ori-test")),
     "cifar10": (("test", "ori-test"),),
+    # the builder's offline digits settings stand in for cifar10-valid and cifar10
+    "digits-valid": (("valid", "x-valid"), ("test", "ori-test")),
+    "digits": (("test", "ori-test"),),
 }
 _DEFAULT_MORE_INFO_SETS = (("valid", "x-valid"), ("test", "x-test"), ("valtest", "ori-test"))
 

@@ -1,0 +1,13 @@
+"""Shared test setup."""
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_intra_op_thread():
+    """The tests run many small forwards; on a 2-core machine shared with other work, two intra-op
+    threads contending for the cores make them up to 10x slower, so every test uses one thread."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
