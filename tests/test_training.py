@@ -85,3 +85,25 @@ def test_distillation_from_a_teacher_run(tmp_path, full_run):
     assert record["train_loss"] > 0 and result.model.classifier.in_features == 8
     config = json.loads((tmp_path / "kd" / "config.json").read_text())
     assert config["distill"] == {"teacher_checkpoint": str(teacher), "alpha": 0.9, "temperature": 4.0}
+
+
+def test_resume_is_exact_with_worker_processes(tmp_path, monkeypatch):
+    """DataLoader workers take their seeds from torch's generator each epoch, which the checkpoint restores."""
+    optim = OptimConfig(epochs=2, warmup=1, LR=0.1, momentum=0.9, batch_size=128)
+    kwargs = dict(seed=3, device="cpu", progress=False, echo=False, workers=2)
+    full = train_classifier(MODEL, optim, "digits16", tmp_path / "full", **kwargs).history
+    original_start = ClassifierTask.start_epoch
+
+    def killed_at_epoch_2(self, epoch, total):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        original_start(self, epoch, total)
+
+    monkeypatch.setattr(ClassifierTask, "start_epoch", killed_at_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(MODEL, optim, "digits16", tmp_path / "resumed", **kwargs)
+    monkeypatch.setattr(ClassifierTask, "start_epoch", original_start)
+    resumed = train_classifier(MODEL, optim, "digits16", tmp_path / "resumed", **kwargs)
+    assert without_time(resumed.history) == without_time(full)
+    full_weights = load_checkpoint(tmp_path / "full" / "checkpoint" / "last.pth")["task"]["model"]
+    assert all(torch.equal(full_weights[k], v) for k, v in resumed.model.state_dict().items())
