@@ -81,3 +81,14 @@ def test_bad_requests(tmp_path):
     with pytest.raises(DrawingError, match="cell='both' is invalid"):
         draw_cell(get_genotype("DARTS"), tmp_path / "cell.svg", cell="both")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_archs_and_genotypes_render_inline_in_notebooks():
+    from autodl.spaces.nb201 import Arch
+
+    for value, title in ((Arch.from_str(NB201_ARCH), "NAS-Bench-201 cell"), (get_genotype("DARTS_V2"), None)):
+        root = ET.fromstring(value._repr_svg_())
+        assert root.tag == SVG + "svg"
+        texts = [element.text for element in root.iter(SVG + "text")]
+        assert title is None or texts[0] == title
+        assert len(texts) > 4
