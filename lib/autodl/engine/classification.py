@@ -29,7 +29,10 @@ def split_outputs(outputs: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 
 def to_device(tensor: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
-    tensor = tensor.to(device, non_blocking=True)
+    """Move a batch tensor; asynchronous only from pinned memory (the loaders pin on CUDA), since a
+    non-blocking copy from pageable memory first stages the data through a pinned buffer."""
+    if tensor.device != device:
+        tensor = tensor.to(device, non_blocking=device.type == "cuda" and tensor.is_pinned())
     if channels_last and tensor.dim() == 4:
         tensor = tensor.contiguous(memory_format=torch.channels_last)
     return tensor
