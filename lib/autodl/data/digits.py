@@ -15,11 +15,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from ..errors import DataError
+from .image_arrays import ImageArrayDataset
 from .registry import Datasets, register_dataset
-from .transforms import Compose, Cutout, Normalize, RandomCrop
+from .transforms import ImagePipeline
 
 
 @lru_cache(maxsize=None)
@@ -41,20 +41,6 @@ def digits_split() -> tuple[list[int], list[int]]:
     return sorted(position[:n_train].tolist()), sorted(position[n_train:].tolist())
 
 
-class TensorImageDataset(Dataset):
-    """Images held as one uint8 tensor (N, 3, H, W); items are ``(transform(float image), label)``."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform) -> None:
-        self.images, self.labels, self.transform = images, labels, transform
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int):
-        image = self.images[index].float().div_(255.0)
-        return self.transform(image), int(self.labels[index])
-
-
 def _resize(images: np.ndarray, size: int) -> torch.Tensor:
     scaled = (images.astype(np.float32) * (255.0 / 16.0)).round().astype(np.uint8)
     resized = np.stack([cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR) for img in scaled])
@@ -72,13 +58,11 @@ def build_digits(root: Path, cutout: int, image_size: int = 32) -> Datasets:
     train_images = images[train_index].float() / 255.0
     mean = train_images.mean(dim=(0, 2, 3)).tolist()
     std = train_images.std(dim=(0, 2, 3)).tolist()
-    normalize = Normalize(mean, std)
-    augment = [RandomCrop(image_size, image_size // 8), normalize]  # no flips: they change digits
-    if cutout > 0:
-        augment.append(Cutout(cutout))
+    # crop with zero padding (+ cutout), no flips: they change digits
+    augment = ImagePipeline(mean, std, crop_size=image_size, padding=image_size // 8, cutout=cutout)
     test_index = arrays["test_index"]
-    train = TensorImageDataset(images[train_index], labels[train_index], Compose(augment))
-    test = TensorImageDataset(images[test_index], labels[test_index], normalize)
+    train = ImageArrayDataset(images[train_index], labels[train_index], augment)
+    test = ImageArrayDataset(images[test_index], labels[test_index], ImagePipeline(mean, std))
     return Datasets(train, test, (1, 3, image_size, image_size), 10)
 
 
