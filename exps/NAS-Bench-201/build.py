@@ -92,7 +92,7 @@ def train(args) -> int:
     indexes = _indexes(args)
     rank, world_size = torchrun_process()
     runtime = Runtime(args.data_path, args.device, args.workers, verbose=not args.quiet)
-    device = process_device(args.device, rank)
+    device = process_device(args.device)
     total = len(indexes) * len(config.seeds)
     print(f"process {rank}/{world_size} shard {args.shard}: {len(indexes)} architectures x {len(config.seeds)} seeds "
           f"(hp {config.hp}, {', '.join(config.settings)}) on {device} -> {args.save_dir}", flush=True)

@@ -24,27 +24,32 @@ class DistInfo:
         return self.world_size > 1
 
 
+def env_dist_info() -> DistInfo:
+    """The process layout that ``torchrun`` describes in the environment (one process outside it)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistInfo()
+    return DistInfo(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+
+
 def init_distributed(device: torch.device) -> DistInfo:
     """Join the process group that ``torchrun`` describes in the environment; a no-op for one process.
 
     On CUDA each process takes the GPU of its local rank.
     """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return DistInfo()
-    info = DistInfo(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
-    if not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
+    info = env_dist_info()
+    if info.enabled and not dist.is_initialized():
         if device.type == "cuda":
-            torch.cuda.set_device(info.local_rank)
-        dist.init_process_group(backend=backend)
+            torch.cuda.set_device(local_device(device, info))
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return info
 
 
 def local_device(device: torch.device, info: DistInfo) -> torch.device:
-    """The device this process uses: ``cuda:<local_rank>`` under multi-GPU DDP."""
-    if device.type == "cuda" and info.enabled:
-        return torch.device("cuda", info.local_rank)
+    """The device this process uses: for a plain ``cuda`` under ``torchrun``, the GPU of its local rank
+    (wrapping around when processes outnumber GPUs); an explicit ``cuda:K`` or the CPU is kept."""
+    if device.type == "cuda" and device.index is None and info.enabled:
+        return torch.device("cuda", info.local_rank % torch.cuda.device_count())
     return device
 
 

@@ -30,6 +30,7 @@ from ...data.loader import make_loader
 from ...engine.checkpoint import save_checkpoint
 from ...engine.classification import ClassifierTask, split_outputs, to_device
 from ...engine.device import Precision, prepare_model, resolve_device
+from ...engine.distributed import env_dist_info, local_device
 from ...engine.flops import get_model_infos
 from ...engine.rundir import RunDir, environment_info
 from ...engine.seed import seed_everything
@@ -180,16 +181,13 @@ def select_indexes(start: int, end: int, shard: tuple[int, int] = (0, 1),
 
 def torchrun_process() -> tuple[int, int]:
     """``(rank, world_size)`` from the environment ``torchrun`` sets, ``(0, 1)`` outside it."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    return (int(os.environ.get("RANK", "0")), world_size) if world_size > 1 else (0, 1)
+    info = env_dist_info()
+    return info.rank, info.world_size
 
 
-def process_device(device: str, rank: int = 0) -> torch.device:
+def process_device(device: str) -> torch.device:
     """The device of this process: under ``torchrun`` on CUDA, GPU ``LOCAL_RANK`` (archs are split, not batches)."""
-    resolved = resolve_device(device)
-    if resolved.type == "cuda" and resolved.index is None and torchrun_process()[1] > 1:
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count())
-    return resolved
+    return local_device(resolve_device(device), env_dist_info())
 
 
 # ------------------------------------------------------------------------------------- result files
