@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import pickle
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -27,7 +26,7 @@ from torch.utils.data import Subset
 from ...config import OptimConfig, config_to_dict, load_config
 from ...data import BENCHMARK_SETTINGS, BenchmarkData, get_benchmark_data, get_datasets
 from ...data.loader import make_loader
-from ...engine.checkpoint import save_checkpoint
+from ...engine.checkpoint import load_checkpoint, save_checkpoint
 from ...engine.classification import ClassifierTask, split_outputs, to_device
 from ...engine.device import Precision, prepare_model, resolve_device
 from ...engine.distributed import env_dist_info, local_device
@@ -35,7 +34,7 @@ from ...engine.flops import get_model_infos
 from ...engine.rundir import RunDir, environment_info
 from ...engine.seed import seed_everything
 from ...engine.trainer import Trainer
-from ...errors import AutoDLError
+from ...errors import AutoDLError, CheckpointError
 from ...models import create_model
 from ...spaces.nb201 import NUM_ARCHS, index_to_arch
 
@@ -206,12 +205,9 @@ def load_result(path: str | os.PathLike, mmap: bool = False) -> dict[str, Any]:
     ``mmap`` maps the weights instead of reading them: cheap when only the curves or settings are needed.
     """
     try:
-        result = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as error:  # missing, corrupt, or code
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if "Weights only load failed" in reason:
-            reason = "it holds objects other than tensors and plain containers, which are refused"
-        raise BuildError(f"result file {path} cannot be read ({reason}); delete it and train it again") from None
+        result = load_checkpoint(path, mmap=mmap)
+    except CheckpointError as error:  # missing, corrupt, or holding code
+        raise BuildError(f"result file {path} cannot be read ({error}); delete it and train it again") from None
     if not isinstance(result, dict) or result.get("format") != RESULT_FORMAT or result.get("version") != RESULT_VERSION:
         raise BuildError(f"{path} is not a version-{RESULT_VERSION} {RESULT_FORMAT} file; "
                          "delete it or rebuild it with exps/NAS-Bench-201/build.py train")
