@@ -47,21 +47,17 @@ class _NotPlainData(Exception):
 
 
 def _plain_unpickle(handle: IO[bytes]) -> Any:
-    """Unpickle with the C unpickler, admitting only :func:`_plain_globals` and no tensor storages."""
-    allowed = _plain_globals()
+    """Unpickle with the shared restricted unpickler, admitting only :func:`_plain_globals` and no tensor storages."""
+    from ...data.safe_pickle import RestrictedUnpickler, UnsafePickleError
 
-    class PlainUnpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:
-            if (module, name) not in allowed:
-                raise _NotPlainData(f"{module}.{name}")
-            return allowed[(module, name)]
-
+    class PlainUnpickler(RestrictedUnpickler):
         def persistent_load(self, pid: Any) -> Any:
             raise _NotPlainData("tensor storage")
 
     try:
-        return PlainUnpickler(handle).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
+        return PlainUnpickler(handle, _plain_globals(), encoding="ASCII").load()
+    except (UnsafePickleError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
+            KeyError) as error:
         raise _NotPlainData(str(error)) from None
 
 
