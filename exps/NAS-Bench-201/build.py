@@ -16,7 +16,8 @@ from pathlib import Path
 
 from autodl.benchmarks.nb201 import NASBench201API
 from autodl.benchmarks.nb201.builder import (BUILD_SETTINGS, OFFICIAL_SETTINGS, BuildConfig, BuildError, Runtime,
-                                             build, parse_shard, process_device, select_indexes, torchrun_process)
+                                             build, parse_shard, process_device, select_indexes, shard_indexes,
+                                             torchrun_process)
 from autodl.benchmarks.nb201.merge import build_store
 from autodl.cli import ArgumentParser, non_negative_int, positive_int, run_main
 from autodl.spaces.nb201 import arch_to_index, as_arch, index_to_arch
@@ -80,7 +81,7 @@ def _indexes(args) -> list[int]:
         raise BuildError(f"architectures {chosen} are listed more than once; list each once")
     for index in chosen:
         index_to_arch(index)  # a one-line error for an index outside 0..15624
-    return chosen[shard[0]::shard[1]][process[0]::process[1]]
+    return shard_indexes(chosen, shard, process)
 
 
 def train(args) -> int:

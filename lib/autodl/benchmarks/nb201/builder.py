@@ -172,10 +172,16 @@ def select_indexes(start: int, end: int, shard: tuple[int, int] = (0, 1),
     split again over the processes of this machine (``rank/world_size`` under ``torchrun``)."""
     if not 0 <= start <= end < NUM_ARCHS:
         raise BuildError(f"index range {start}..{end} is invalid; expected 0 <= start <= end <= {NUM_ARCHS - 1}")
+    return shard_indexes(list(range(start, end + 1)), shard, process)
+
+
+def shard_indexes(indexes: Sequence[int], shard: tuple[int, int] = (0, 1),
+                  process: tuple[int, int] = (0, 1)) -> list[int]:
+    """The part of ``indexes`` that shard ``i/n`` and then process ``rank/world_size`` take."""
     for (part, count), name in ((shard, "shard"), (process, "process")):
         if count < 1 or not 0 <= part < count:
             raise BuildError(f"{name} {part}/{count} is out of range; expected i/n with n >= 1 and 0 <= i < n")
-    return list(range(start, end + 1))[shard[0]::shard[1]][process[0]::process[1]]
+    return list(indexes)[shard[0]::shard[1]][process[0]::process[1]]
 
 
 def torchrun_process() -> tuple[int, int]:
