@@ -191,14 +191,20 @@ def read_json(path: str | os.PathLike) -> Any:
         ) from None
 
 
+def read_json_object(path: str | os.PathLike, what: str = "a JSON object") -> dict[str, Any]:
+    """Read a JSON file whose top level must be an object (``what`` describes it in the error)."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected {what}, got {type(data).__name__}")
+    return data
+
+
 def load_config(cls: type[C], source: str | os.PathLike | Mapping[str, Any], **overrides: Any) -> C:
     """Load ``cls`` from a JSON path or a dict; keyword ``overrides`` replace keys (None values are ignored)."""
     if isinstance(source, Mapping):
         data, origin = dict(source), "<dict>"
     else:
-        data, origin = read_json(source), str(source)
-        if not isinstance(data, dict):
-            raise ConfigError(f"{origin}: expected a JSON object, got {type(data).__name__}")
+        data, origin = read_json_object(source), str(source)
     data.update({k: v for k, v in overrides.items() if v is not None})
     return config_from_dict(cls, data, origin)
 
@@ -235,9 +241,7 @@ def read_legacy_config(path: str | os.PathLike, extra: Mapping[str, Any] | None 
 
     ``extra`` keys override the file's, as in the original loader.
     """
-    raw = read_json(path)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a JSON object of [type, value] pairs")
+    raw = read_json_object(path, "a JSON object of [type, value] pairs")
     result: dict[str, Any] = {}
     for key, entry in raw.items():
         where = f"{path}: key {key!r}"

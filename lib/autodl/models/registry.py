@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 from torch import nn
 
-from ..config import read_json
+from ..config import read_json_object
 from ..errors import ConfigError
 from ..registry import Registry
 
@@ -24,9 +24,7 @@ def resolve_model_config(config: Mapping[str, Any] | str | os.PathLike, **overri
     if isinstance(config, Mapping):
         data, origin = dict(config), "model config"
     else:
-        data, origin = read_json(config), str(config)
-        if not isinstance(data, dict):
-            raise ConfigError(f"{origin}: expected a JSON object with a 'name' key")
+        data, origin = read_json_object(config, "a JSON object with a 'name' key"), str(config)
     data.update(overrides)
     if not isinstance(data.get("name"), str):
         raise ConfigError(
