@@ -28,8 +28,12 @@ BENCHMARK_SETTINGS = {
     "cifar100": "cifar100",
     "ImageNet16-120": "ImageNet16-120",
     "digits-valid": "digits",
+    "digits": "digits",
+    "digits-halves": "digits",
 }
-"""Setting name -> dataset.  ``digits-valid`` is a small offline stand-in for ``cifar10-valid``."""
+"""Setting name -> dataset.  The digits settings are small offline stand-ins: ``digits-valid`` for
+``cifar10-valid``, ``digits`` for ``cifar10`` and ``digits-halves`` (the test set's even/odd images as
+``x-valid``/``x-test``) for ``cifar100`` and ``ImageNet16-120``."""
 
 
 def get_benchmark_data(setting: str, root: str | os.PathLike | None = None, cutout: int = 0, **dataset_options) -> BenchmarkData:
@@ -51,5 +55,8 @@ def get_benchmark_data(setting: str, root: str | os.PathLike | None = None, cuto
         require_indices_below(halves.xvalid + halves.xtest, len(test), f"the {dataset} test set")
         evaluations["x-valid"] = Subset(test, halves.xvalid)
         evaluations["x-test"] = Subset(test, halves.xtest)
+    elif setting == "digits-halves":
+        evaluations["x-valid"] = Subset(test, range(0, len(test), 2))
+        evaluations["x-test"] = Subset(test, range(1, len(test), 2))
     evaluations["ori-test"] = test
     return BenchmarkData(train, evaluations, input_shape, num_classes)

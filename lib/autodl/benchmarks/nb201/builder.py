@@ -21,10 +21,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import Subset
 
 from ...config import OptimConfig, config_to_dict, load_config
-from ...data import BENCHMARK_SETTINGS, BenchmarkData, get_benchmark_data, get_datasets
+from ...data import BENCHMARK_SETTINGS, BenchmarkData, get_benchmark_data
 from ...data.loader import make_loader
 from ...engine.checkpoint import load_checkpoint, save_checkpoint
 from ...engine.classification import ClassifierTask, split_outputs, to_device
@@ -44,10 +43,8 @@ HPS = ("12", "200")
 DEFAULT_SEEDS = {"12": (111, 777), "200": (777, 888, 999)}
 """Seeds of the released files (spec 4.3): 12-epoch runs 111 and 777, 200-epoch runs 777, 888, 999."""
 OFFICIAL_SETTINGS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
-DIGITS_SETTINGS = ("digits-valid", "digits", "digits-halves")
-"""Offline stand-ins for cifar10-valid (train half; x-valid, ori-test), cifar10 (all; ori-test) and
-cifar100 (all; ori-test and its halves x-valid, x-test) on the built-in ``digits`` dataset."""
-BUILD_SETTINGS = OFFICIAL_SETTINGS + DIGITS_SETTINGS
+BUILD_SETTINGS = tuple(BENCHMARK_SETTINGS)
+"""The official settings and their offline digits stand-ins (``autodl.data.BENCHMARK_SETTINGS``)."""
 
 
 class BuildError(AutoDLError):
@@ -59,16 +56,8 @@ def open_setting(setting: str, root: str | os.PathLike | None = None, digits_siz
     """The training set and the evaluation sets of ``setting``, evaluation sets in the official order."""
     if setting not in BUILD_SETTINGS:
         raise BuildError(f"unknown dataset setting {setting!r}; expected one of {', '.join(BUILD_SETTINGS)}")
-    if setting in ("digits", "digits-halves"):
-        train, test, input_shape, num_classes = get_datasets("digits", root, image_size=digits_size)
-        evaluations = {"ori-test": test}
-        if setting == "digits-halves":
-            evaluations["x-valid"] = Subset(test, range(0, len(test), 2))
-            evaluations["x-test"] = Subset(test, range(1, len(test), 2))
-        data = BenchmarkData(train, evaluations, input_shape, num_classes)
-    else:
-        options = {"image_size": digits_size} if BENCHMARK_SETTINGS[setting] == "digits" else {}
-        data = get_benchmark_data(setting, root, **options)
+    options = {"image_size": digits_size} if BENCHMARK_SETTINGS[setting] == "digits" else {}
+    data = get_benchmark_data(setting, root, **options)
     order = ("x-valid", "ori-test") if setting.endswith("-valid") else ("ori-test", "x-valid", "x-test")
     names = [name for name in order if name in data.evaluations]
     names += [name for name in data.evaluations if name not in names]
