@@ -92,3 +92,89 @@ def test_archs_and_genotypes_render_inline_in_notebooks():
         texts = [element.text for element in root.iter(SVG + "text")]
         assert title is None or texts[0] == title
         assert len(texts) > 4
+
+
+# ------------------------------------------------------------------------------ architecture history
+
+NB201_EDGES = ["1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"]
+NB201_OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+
+
+def softmax_history(epochs, edges=6, ops=5, seed=0):
+    rng = np.random.default_rng(seed)
+    logits = np.cumsum(rng.normal(0, 0.5, (epochs, edges, ops)), axis=0)
+    probs = np.exp(logits)
+    return probs / probs.sum(axis=2, keepdims=True)
+
+
+def colour_pixels(image, colour):
+    return np.argwhere((image == np.array(colour, np.uint8)).all(axis=2))
+
+
+def test_history_png_is_readable(tmp_path):
+    from autodl.viz import draw_arch_history
+
+    path = draw_arch_history(softmax_history(20), tmp_path / "history.png", NB201_OPS, NB201_EDGES, title="GDAS")
+    assert path == tmp_path / "history.png" and [p.name for p in tmp_path.iterdir()] == ["history.png"]
+    image = cv2.imread(str(path))
+    assert image is not None and image.dtype == np.uint8
+    height, width, _ = image.shape
+    assert 300 < height < 1500 and 600 < width < 2000
+    dark = (image.min(axis=2) < 200).mean()
+    assert 0.01 < dark < 0.5
+
+
+def test_history_of_the_darts_space_and_of_one_epoch(tmp_path):
+    from autodl.spaces.nasnet import GENOTYPE_OPS
+    from autodl.viz import draw_arch_history, op_colours
+
+    ops = list(GENOTYPE_OPS)[:8]
+    edges = [f"{cell} {node}<-{source}" for cell in ("normal", "reduce") for node in range(2, 6)
+             for source in range(node)]
+    darts = cv2.imread(str(draw_arch_history(softmax_history(3, 28, 8).tolist(), tmp_path / "darts.png", ops, edges)))
+    assert darts.shape[0] > 800 and darts.shape[1] > 1000
+    one = cv2.imread(str(draw_arch_history(softmax_history(1)[:1], tmp_path / "one.png", NB201_OPS, NB201_EDGES)))
+    for colour in op_colours(len(NB201_OPS)):  # every op is drawn: its legend swatch and its points
+        assert len(colour_pixels(one, colour)) > 22 * 10
+    assert len(set(op_colours(12))) == 12
+
+
+def test_history_plot_follows_the_probabilities(tmp_path):
+    """Two histories that differ only in which op wins: each op's line rises in one image and falls in the other."""
+    from autodl.viz import draw_arch_history, op_colours
+
+    rising = np.zeros((5, 2, 2))
+    rising[:, :, 0] = np.linspace(0, 1, 5)[:, None]
+    rising[:, :, 1] = 1 - rising[:, :, 0]
+    falling = rising[:, :, ::-1]
+    first = cv2.imread(str(draw_arch_history(rising, tmp_path / "a.png", ["conv", "pool"], ["a", "b"])))
+    second = cv2.imread(str(draw_arch_history(falling, tmp_path / "b.png", ["conv", "pool"], ["a", "b"])))
+    assert first.shape == second.shape and not np.array_equal(first, second)
+    for colour, rises_in_first in zip(op_colours(2), (True, False)):
+        in_first = (first == np.array(colour, np.uint8)).all(axis=2)
+        in_second = (second == np.array(colour, np.uint8)).all(axis=2)
+        for mask, rises in ((in_first & ~in_second, rises_in_first), (in_second & ~in_first, not rises_in_first)):
+            rows, columns = np.nonzero(mask)  # pixels of the op's line only (the legend is the same in both)
+            assert len(rows) > 100
+            slope = np.polyfit(columns, rows, 1)[0]  # image rows grow downwards: a rising line has a negative slope
+            assert (slope < 0) == rises and abs(slope) > 0.1
+
+
+@pytest.mark.parametrize("history, ops, edges, path, pattern", [
+    ([], NB201_OPS, NB201_EDGES, "h.png", r"nothing to draw: got 0 epochs"),
+    ([[[0.5, 0.5], [1.0]]], ["a", "b"], ["e1", "e2"], "h.png", r"epoch 0 .* ragged .* expected \(2, 2\)"),
+    ([np.full((6, 5), 0.2), np.full((6, 4), 0.25)], NB201_OPS, NB201_EDGES, "h.png",
+     r"epoch 1 of the history has shape \(6, 4\), expected \(6, 5\)"),
+    ([np.full((6, 5), 0.2)], NB201_OPS[:4], NB201_EDGES, "h.png", r"expected \(6, 4\) \(6 edge names x 4 op names\)"),
+    ([np.full((6, 5), 0.2)], NB201_OPS, NB201_EDGES[:5], "h.png", r"shape \(6, 5\), expected \(5, 5\)"),
+    ([np.full((6, 5), 0.2)], NB201_OPS, [], "h.png", r"nothing to draw: .* 0 edge names"),
+    ([np.full((6, 5), 2.0)], NB201_OPS, NB201_EDGES, "h.png", r"outside \[0, 1\]"),
+    ([np.full((6, 5), np.nan)], NB201_OPS, NB201_EDGES, "h.png", r"outside \[0, 1\] \(or NaN\)"),
+    ([np.full((6, 5), 0.2)], NB201_OPS, NB201_EDGES, "h.svg", r"expected a \.png file"),
+])
+def test_history_bad_input(tmp_path, history, ops, edges, path, pattern):
+    from autodl.viz import draw_arch_history
+
+    with pytest.raises(DrawingError, match=pattern):
+        draw_arch_history(history, tmp_path / path, ops, edges)
+    assert list(tmp_path.iterdir()) == []

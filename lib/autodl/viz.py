@@ -1,4 +1,5 @@
-"""Drawings of cells: an NB201 cell (from its string) or a NASNet normal/reduction cell, as SVG or PNG.
+"""Drawings of cells: an NB201 cell (from its string) or a NASNet normal/reduction cell, as SVG or PNG;
+and the history of a search's architecture distribution, as a PNG of one line chart per edge.
 
 No Graphviz: nodes get a fixed left-to-right layout, edges are quadratic curves labelled with their
 op.  SVG is written as plain text, PNG is rasterised with OpenCV.
@@ -9,7 +10,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 from xml.sax.saxutils import escape
 
 import cv2
@@ -30,7 +31,7 @@ EDGE_COLOURS = {"op": "#1f3b73", "concat": "#8c8c8c"}
 
 
 class DrawingError(AutoDLError):
-    """A cell cannot be drawn (unknown file type, malformed architecture)."""
+    """A cell or history cannot be drawn (unknown file type, malformed architecture or probabilities)."""
 
 
 @dataclass
@@ -306,13 +307,126 @@ def draw_cell(arch: Any, path: str | os.PathLike, cell: str = "normal", title: s
     if suffix == ".svg":
         atomic_write_text(path, render_svg(drawing))
     else:
-        ok, encoded = cv2.imencode(".png", render_png(drawing))
-        if not ok:
-            raise DrawingError(f"OpenCV could not encode {path.name} as PNG; try the .svg format")
+        _write_png(path, render_png(drawing))
+    return path
 
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as handle:
-                handle.write(encoded.tobytes())
 
-        atomic_write(path, write)
+def _write_png(path: Path, image: np.ndarray) -> None:
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise DrawingError(f"OpenCV could not encode {path.name} as PNG; try a smaller drawing")
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            handle.write(encoded.tobytes())
+
+    atomic_write(path, write)
+
+
+# ---------------------------------------------------------------------------- architecture history
+
+# One colour per op (Tableau 10); more ops than colours get evenly spaced hues.
+HISTORY_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+PANEL = (240, 150)  # plot area of one edge's panel, in pixels (width, height)
+PANEL_PAD = (44, 26, 28, 16)  # room around a plot area: left (y ticks), top (edge name), bottom (x ticks), right
+
+
+def op_colours(count: int) -> list[tuple[int, int, int]]:
+    """``count`` distinct BGR colours, the ones ``draw_arch_history`` gives to the ops in order."""
+    if count <= len(HISTORY_COLOURS):
+        return [_bgr(colour) for colour in HISTORY_COLOURS[:count]]
+    hues = np.array([[[int(180 * k / count), 200, 210] for k in range(count)]], np.uint8)
+    return [tuple(int(c) for c in bgr) for bgr in cv2.cvtColor(hues, cv2.COLOR_HSV2BGR)[0]]
+
+
+def _history_array(history: Sequence[Any], op_names: Sequence[str], edge_names: Sequence[str]) -> np.ndarray:
+    """``history`` as an (epochs, edges, ops) float array, checked against the names."""
+    expected = (len(edge_names), len(op_names))
+    if len(history) == 0 or 0 in expected:
+        raise DrawingError(f"nothing to draw: got {len(history)} epochs, {expected[0]} edge names and "
+                           f"{expected[1]} op names; pass at least one epoch of an edges x ops array and their names")
+    epochs = []
+    for epoch, probs in enumerate(history):
+        try:
+            probs = np.asarray(probs, dtype=np.float64)
+        except (TypeError, ValueError):
+            probs = None
+        if probs is None or probs.shape != expected:
+            shape = "a ragged or non-numeric array" if probs is None else f"shape {probs.shape}"
+            raise DrawingError(f"epoch {epoch} of the history has {shape}, expected {expected} "
+                               f"({len(edge_names)} edge names x {len(op_names)} op names); "
+                               "pass one edges x ops array of probabilities per epoch, matching the names")
+        epochs.append(probs)
+    values = np.stack(epochs)
+    if not np.isfinite(values).all() or values.min() < -1e-6 or values.max() > 1 + 1e-6:
+        raise DrawingError("the history holds values outside [0, 1] (or NaN); "
+                           "pass probabilities, e.g. the softmax of the architecture parameters")
+    return np.clip(values, 0.0, 1.0)
+
+
+def draw_arch_history(history: Sequence[Any], path: str | os.PathLike, op_names: Sequence[str],
+                      edge_names: Sequence[str], title: str | None = None) -> Path:
+    """Plot how a search's op probabilities evolved: one panel per edge (named by ``edge_names``), one line
+    per op (a colour each, named in a shared legend), x = epoch, y = probability in [0, 1]; writes a PNG.
+
+    ``history[epoch]`` is an edges x ops array (rows sum to 1), for example the softmax of the arch parameters.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise DrawingError(f"cannot draw the history to {path.name!r}: expected a .png file; "
+                           "use a name ending in .png")
+    values = _history_array(history, op_names, edge_names)
+    epochs, edges, ops = values.shape
+    colours = op_colours(ops)
+    font, small, grey = cv2.FONT_HERSHEY_SIMPLEX, 0.4, (110, 110, 110)
+    (pw, ph), (left, top, bottom, right) = PANEL, PANEL_PAD
+    cell_w, cell_h = left + pw + right, top + ph + bottom
+    columns = min(edges, max(3, math.ceil(math.sqrt(edges))))
+    rows = math.ceil(edges / columns)
+    # legend: a swatch and the op's name per entry, wrapped into lines as wide as the grid
+    side = 10  # blank border left and right of the grid
+    width = columns * cell_w + 2 * side
+    entries = [(cv2.getTextSize(name, font, 0.5, 1)[0][0] + 34, name) for name in op_names]
+    lines, line = [], []
+    for entry in entries:
+        if line and sum(w for w, _ in line) + entry[0] > width - 2 * side:
+            lines.append(line)
+            line = []
+        line.append(entry)
+    lines.append(line)
+    head = (36 if title else 10) + 22 * len(lines)
+    image = np.full((head + rows * cell_h + 10, width, 3), 255, np.uint8)
+    if title:
+        (tw, _), _ = cv2.getTextSize(title, font, 0.7, 2)
+        cv2.putText(image, title, ((width - tw) // 2, 26), font, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
+    colour_of = dict(zip(op_names, colours))
+    for number, line in enumerate(lines):
+        x, y = (width - sum(w for w, _ in line)) // 2, head - 22 * (len(lines) - number) + 6
+        for entry_width, name in line:
+            cv2.rectangle(image, (x, y), (x + 22, y + 10), colour_of[name], -1)
+            cv2.putText(image, name, (x + 28, y + 10), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+            x += entry_width
+    for edge, name in enumerate(edge_names):
+        x0 = side + (edge % columns) * cell_w + left
+        y0 = head + (edge // columns) * cell_h + top
+        cv2.putText(image, str(name), (x0, y0 - 8), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        for level in (0.0, 0.5, 1.0):
+            y = int(round(y0 + (1 - level) * ph))
+            cv2.line(image, (x0, y), (x0 + pw, y), (225, 225, 225), 1)
+            cv2.putText(image, f"{level:g}", (x0 - 30, y + 4), font, small, grey, 1, cv2.LINE_AA)
+        cv2.rectangle(image, (x0, y0), (x0 + pw, y0 + ph), grey, 1)
+        for epoch in sorted({0, epochs - 1}):
+            x = x0 + (pw * epoch // (epochs - 1) if epochs > 1 else pw // 2)
+            label = str(epoch)
+            cv2.putText(image, label, (x - 4 * len(label), y0 + ph + 16), font, small, grey, 1, cv2.LINE_AA)
+        xs = x0 + (np.linspace(0, pw, epochs) if epochs > 1 else np.array([pw / 2]))
+        for op, colour in enumerate(colours):
+            points = np.stack([xs, y0 + (1 - values[:, edge, op]) * ph], axis=1).round().astype(np.int32)
+            if epochs > 1:
+                cv2.polylines(image, [points], False, colour, 2, cv2.LINE_AA)
+            if epochs <= 30:  # markers while the epochs are few enough to tell apart
+                for point in points:
+                    cv2.circle(image, tuple(int(v) for v in point), 3, colour, -1, cv2.LINE_AA)
+    _write_png(path, image)
     return path
