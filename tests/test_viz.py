@@ -1,5 +1,8 @@
 """Cell drawings: valid SVG and PNG files for NB201 and NASNet cells, with every op labelled."""
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -83,15 +86,54 @@ def test_bad_requests(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_archs_and_genotypes_render_inline_in_notebooks():
+def svg_titles(svg):
+    root = ET.fromstring(svg)
+    assert root.tag == SVG + "svg"
+    return [element.text for element in root.iter(SVG + "text")]
+
+
+def test_show_gives_notebooks_an_inline_drawing():
+    from autodl.spaces.nb201 import Arch
+    from autodl.viz import show
+
+    texts = svg_titles(show(Arch.from_str(NB201_ARCH))._repr_svg_())
+    assert texts[0] == "NAS-Bench-201 cell" and len(texts) > 4
+    drawing = show(get_genotype("DARTS_V2"), cell="reduce", title="DARTS_V2 reduce")
+    assert svg_titles(drawing._repr_svg_())[0] == "DARTS_V2 reduce" and str(drawing) == drawing._repr_svg_()
+
+
+def test_importing_viz_inside_ipython_displays_archs_as_drawings():
+    pytest.importorskip("IPython")
+    script = """
+import sys
+from autodl.spaces.nasnet import get_genotype
+from autodl.spaces.nb201 import index_to_arch
+import autodl.viz
+assert "IPython" not in sys.modules and not autodl.viz.enable_notebook_display()  # outside IPython: nothing
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+values = [index_to_arch(1), get_genotype("DARTS_V2")]
+assert all("image/svg+xml" not in shell.display_formatter.format(v)[0] for v in values)  # the spaces draw nothing
+assert autodl.viz.enable_notebook_display()  # what importing autodl.viz inside IPython does
+for value in values:
+    print(shell.display_formatter.format(value)[0]["image/svg+xml"].split(">")[0])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [line.startswith("<svg ") for line in done.stdout.splitlines()] == [True, True]
+
+
+def test_spaces_do_not_depend_on_drawing_code():
+    script = ("import sys, autodl.spaces.nb201, autodl.spaces.nasnet, autodl.spaces.artifact; "
+              "print(sorted(name for name in sys.modules if name.startswith('autodl.viz')))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+    spaces = Path(__file__).resolve().parents[1] / "lib" / "autodl" / "spaces"
+    sources = sorted(spaces.rglob("*.py"))
+    assert len(sources) >= 4 and [path.name for path in sources if "viz" in path.read_text()] == []
     from autodl.spaces.nb201 import Arch
 
-    for value, title in ((Arch.from_str(NB201_ARCH), "NAS-Bench-201 cell"), (get_genotype("DARTS_V2"), None)):
-        root = ET.fromstring(value._repr_svg_())
-        assert root.tag == SVG + "svg"
-        texts = [element.text for element in root.iter(SVG + "text")]
-        assert title is None or texts[0] == title
-        assert len(texts) > 4
+    assert not hasattr(Arch, "_repr_svg_") and not hasattr(get_genotype("DARTS"), "_repr_svg_")
 
 
 # ------------------------------------------------------------------------------ architecture history

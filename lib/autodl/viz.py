@@ -3,11 +3,16 @@ and the history of a search's architecture distribution, as a PNG of one line ch
 
 No Graphviz: nodes get a fixed left-to-right layout, edges are quadratic curves labelled with their
 op.  SVG is written as plain text, PNG is rasterised with OpenCV.
+
+Architectures know nothing of drawings: notebooks show them inline through :func:`show`, and,
+once this module is imported inside IPython, an ``Arch`` or ``Genotype`` displays as its drawing
+by itself (see :func:`enable_notebook_display`).
 """
 from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,7 +23,7 @@ import numpy as np
 
 from .errors import AutoDLError
 from .spaces.nasnet import Genotype
-from .spaces.nb201 import EDGES, NUM_NODES, ArchLike, as_arch
+from .spaces.nb201 import EDGES, NUM_NODES, Arch, ArchLike, as_arch
 from .utils import atomic_write, atomic_write_text
 
 FORMATS = (".svg", ".png")
@@ -311,6 +316,41 @@ def draw_cell(arch: Any, path: str | os.PathLike, cell: str = "normal", title: s
     return path
 
 
+class SVGDrawing:
+    """SVG text that notebooks display inline (``_repr_svg_``); ``str()`` gives the text."""
+
+    def __init__(self, svg: str) -> None:
+        self.svg = svg
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def __str__(self) -> str:
+        return self.svg
+
+
+def show(arch: Any, cell: str = "normal", title: str | None = None) -> SVGDrawing:
+    """The drawing of ``arch`` (as :func:`draw_cell` takes it) for a notebook: the last line of a cell shows it."""
+    return SVGDrawing(render_svg(layout_cell(arch, cell, title)))
+
+
+def enable_notebook_display(shell: Any = None) -> bool:
+    """Make IPython display every ``Arch`` and ``Genotype`` (its normal cell) as its SVG drawing.
+
+    Runs when this module is imported; ``shell`` defaults to the running IPython shell.  Returns
+    whether a shell was found (outside IPython nothing happens and IPython is not imported).
+    """
+    if shell is None:
+        ipython = sys.modules.get("IPython")  # not imported: not inside IPython
+        shell = getattr(ipython, "get_ipython", lambda: None)()
+        if shell is None:
+            return False
+    formatter = shell.display_formatter.formatters["image/svg+xml"]
+    formatter.for_type(Arch, lambda arch: render_svg(layout_nb201(arch)))
+    formatter.for_type(Genotype, lambda genotype: render_svg(layout_nasnet(genotype)))
+    return True
+
+
 def _write_png(path: Path, image: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", image)
     if not ok:
@@ -430,3 +470,6 @@ def draw_arch_history(history: Sequence[Any], path: str | os.PathLike, op_names:
                     cv2.circle(image, tuple(int(v) for v in point), 3, colour, -1, cv2.LINE_AA)
     _write_png(path, image)
     return path
+
+
+enable_notebook_display()

@@ -110,12 +110,6 @@ class Genotype:
         """``(nodes, concat)`` of the reduction cell if ``reduction`` else of the normal cell."""
         return (self.reduce, self.reduce_concat) if reduction else (self.normal, self.normal_concat)
 
-    def _repr_svg_(self) -> str:
-        """Notebooks display a Genotype as the drawing of its normal cell (``autodl.viz`` draws either)."""
-        from ..viz import layout_cell, render_svg
-
-        return render_svg(layout_cell(self, "normal"))
-
     def to_dict(self) -> dict[str, list]:
         """Plain JSON-able form: ``{"normal": [[[op, input], ...], ...], "normal_concat": [...], ...}``."""
         def cell(nodes: Cell) -> list:

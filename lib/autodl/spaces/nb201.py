@@ -172,12 +172,6 @@ class Arch:
     def __repr__(self) -> str:
         return f"Arch({str(self)!r})"
 
-    def _repr_svg_(self) -> str:
-        """Notebooks display an Arch as its cell drawing."""
-        from ..viz import layout_cell, render_svg
-
-        return render_svg(layout_cell(self))
-
     def __len__(self) -> int:
         """Number of computed nodes, as the original structure reports it."""
         return NUM_NODES - 1
