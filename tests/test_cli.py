@@ -54,3 +54,38 @@ def test_library_error_is_one_line_exit_2(tmp_path):
     assert done.stderr.startswith("error: ") and "unknown key 'warmpu'" in done.stderr and "Traceback" not in done.stderr
     missing = call(ROOT / "exps" / "basic-eval.py", "--checkpoint", tmp_path / "nope.pth")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "does not exist" in missing.stderr
+
+
+def test_a_failed_command_never_blocks_the_corrected_one(tmp_path):
+    bad, good = tmp_path / "bad.json", tmp_path / "good.json"
+    bad.write_text(json.dumps({"name": "no-such-net", "channels": 4}))
+    good.write_text(json.dumps({"name": "small-cnn", "channels": 4}))
+    run = tmp_path / "run"
+
+    def train(model):
+        return call(MAIN, "--dataset", "digits16", "--model", model, "--optim", OPTIM, "--epochs", 1, "--warmup", 0,
+                    "--quiet", "--device", "cpu", "--seed", 1, "--save-dir", run)
+
+    failed = train(bad)
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1, failed.stderr
+    assert failed.stderr.startswith("error: unknown model 'no-such-net'")
+    assert not run.exists()  # bad input is reported before the run directory is written
+
+    # a directory left by an attempt that failed before its first checkpoint (a crash, an older version)
+    (run / "checkpoint").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model": {"name": "no-such-net"}, "seed": 1}))
+    (run / "log.txt").write_text("[2024-01-01 00:00:00] the earlier attempt\n")
+    done = train(good)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run / "config.json").read_text())["model"]["name"] == "small-cnn"
+    assert (run / "checkpoint" / "last.pth").is_file() and len((run / "metrics.jsonl").read_text().splitlines()) == 1
+    log = (run / "log.txt").read_text().splitlines()
+    assert log[0].endswith("the earlier attempt")
+    assert "replaced a config that differs in: " in log[1] and "no checkpoint/last.pth" in log[1]
+
+    # with a checkpoint, a different config is still refused
+    good.write_text(json.dumps({"name": "small-cnn", "channels": 2}))
+    refused = train(good)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "holds a run with a different config (differs in: model)" in refused.stderr
+    assert json.loads((run / "config.json").read_text())["model"]["channels"] == 4

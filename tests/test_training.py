@@ -6,6 +6,7 @@ import torch
 from autodl.config import OptimConfig
 from autodl.engine.classification import ClassifierTask
 from autodl.engine.checkpoint import load_checkpoint
+from autodl.engine.rundir import RunDir
 from autodl.engine.train import evaluate_checkpoint, train_classifier
 from autodl.errors import CheckpointError
 
@@ -73,6 +74,36 @@ def test_resuming_with_another_config_is_refused(full_run):
     with pytest.raises(CheckpointError, match=r"different config \(differs in: optim\)"):
         train_classifier(MODEL, OptimConfig(epochs=3, LR=0.2, batch_size=128), "digits16", full_run[0],
                          seed=7, device="cpu", progress=False, echo=False)
+
+
+def test_run_directory_without_a_checkpoint_takes_a_new_config(tmp_path):
+    run = RunDir(tmp_path / "run", echo=False)
+    run.prepare({"model": "a", "seed": 1})
+    run.log("first attempt")
+    run.prepare({"model": "a", "seed": 1})  # the same config: nothing to replace
+    run.prepare({"model": "b", "seed": 1})
+    assert json.loads(run.config_path.read_text()) == {"model": "b", "seed": 1}
+    log = run.log_path.read_text().splitlines()
+    assert len(log) == 2 and log[0].endswith("first attempt")
+    assert log[1].endswith("replaced a config that differs in: model, since the directory has no "
+                           "checkpoint/last.pth (nothing was trained)")
+    run.config_path.write_text("{not json")
+    run.prepare({"model": "c"})
+    assert json.loads(run.config_path.read_text()) == {"model": "c"}
+    assert "replaced an unreadable config.json" in run.log_path.read_text()
+
+
+def test_run_directory_with_a_checkpoint_refuses_a_new_config(tmp_path):
+    run = RunDir(tmp_path / "run", echo=False)
+    run.prepare({"model": "a", "seed": 1})
+    run.last_checkpoint.write_bytes(b"a checkpoint")
+    run.prepare({"model": "a", "seed": 1})
+    with pytest.raises(CheckpointError, match=r"holds a run with a different config \(differs in: model, seed\)"):
+        run.prepare({"model": "b", "seed": 2})
+    run.config_path.write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match="config.json is corrupt"):
+        run.prepare({"model": "a", "seed": 1})
+    assert run.config_path.read_text() == "[1, 2]" and not run.log_path.exists()
 
 
 def test_distillation_from_a_teacher_run(tmp_path, full_run):

@@ -1,7 +1,8 @@
 """The run directory: ``config.json``, ``log.txt``, ``metrics.jsonl`` and ``checkpoint/``.
 
 A run restarted on the same directory resumes from ``checkpoint/last.pth``; it refuses to resume
-under a different config, since the result would belong to neither.
+under a different config, since the result would belong to neither.  A directory without that
+checkpoint trained nothing (for example a command that failed on bad input), so it takes the new config.
 """
 from __future__ import annotations
 
@@ -53,21 +54,41 @@ class RunDir:
         self.best_checkpoint = self.checkpoint_dir / "best.pth"
 
     def prepare(self, config: dict[str, Any]) -> None:
-        """Create the directory and write ``config.json``; an existing one must hold the same config."""
-        if self.config_path.is_file():
-            try:
-                previous = json.loads(self.config_path.read_text())
-            except json.JSONDecodeError:
-                raise CheckpointError(f"{self.config_path} is corrupt; delete the run directory or use another") from None
-            if previous != json.loads(json.dumps(config)):
-                changed = sorted(k for k in set(previous) | set(config) if previous.get(k) != config.get(k))
-                raise CheckpointError(
-                    f"run directory {self.path} holds a run with a different config (differs in: "
-                    f"{', '.join(changed)}); use the same settings to resume or a new --save-dir"
-                )
+        """Create the directory and write ``config.json``.
+
+        With a checkpoint, an existing ``config.json`` must hold the same config (the run resumes);
+        without one, nothing was trained, so a different (or unreadable) config is replaced and
+        the replacement noted in ``log.txt``.
+        """
+        config = json.loads(json.dumps(config))  # as it reads back from the file
+        changed = self._changed_keys(config)
+        if changed != [] and self.last_checkpoint.is_file():
+            if changed is None:
+                raise CheckpointError(f"{self.config_path} is corrupt; delete the run directory or use another")
+            raise CheckpointError(
+                f"run directory {self.path} holds a run with a different config (differs in: "
+                f"{', '.join(changed)}); use the same settings to resume or a new --save-dir"
+            )
         if self.is_main:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.config_path, json.dumps(config, indent=2) + "\n")
+            if changed != []:
+                what = ("an unreadable config.json" if changed is None
+                        else f"a config that differs in: {', '.join(changed)}")
+                self.log(f"replaced {what}, since the directory has no checkpoint/last.pth (nothing was trained)")
+
+    def _changed_keys(self, config: dict[str, Any]) -> list[str] | None:
+        """Top-level keys in which the existing ``config.json`` differs from ``config`` ([] when there is
+        none or it is equal, None when it cannot be read as a JSON object)."""
+        if not self.config_path.is_file():
+            return []
+        try:
+            previous = json.loads(self.config_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        if not isinstance(previous, dict):
+            return None
+        return sorted(key for key in set(previous) | set(config) if previous.get(key) != config.get(key))
 
     def log(self, message: str) -> None:
         line = f"{time_string()} {message}"

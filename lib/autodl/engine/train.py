@@ -35,10 +35,12 @@ class TrainResult(NamedTuple):
 
 
 def _previous_seed(save_dir: Path) -> int | None:
-    config = save_dir / "config.json"
-    if config.is_file():
-        return json.loads(config.read_text()).get("seed")
-    return None
+    """The seed in an earlier run's ``config.json``, if there is a readable one (RunDir.prepare judges the rest)."""
+    try:
+        seed = json.loads((save_dir / "config.json").read_text()).get("seed")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return seed if isinstance(seed, int) else None
 
 
 def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_config: OptimConfig,
@@ -75,16 +77,19 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
     if teacher_checkpoint:
         settings["distill"] = {"teacher_checkpoint": str(teacher_checkpoint), "alpha": kd_alpha,
                                "temperature": kd_temperature}
+    # build everything that can fail on bad input before the run directory is written
+    model = create_model(model_dict)
+    flops, params = get_model_infos(model, data.input_shape)
+    if init_model:
+        model.load_state_dict(load_checkpoint(init_model)["task"]["model"])
+    teacher = load_run_model(teacher_checkpoint)[0] if teacher_checkpoint else None
+
     run = RunDir(save_dir, is_main=dist_info.is_main, echo=echo)
     run.prepare(settings)
     run.log_environment()
     run.log(f"device={torch_device} amp={amp and torch_device.type == 'cuda'} settings=" + json.dumps(settings))
-
-    model = create_model(model_dict)
-    flops, params = get_model_infos(model, data.input_shape)
     run.log(f"model {model_dict['name']}: {flops:.4f} MFLOPs, {params:.6f} M parameters")
     if init_model:
-        model.load_state_dict(load_checkpoint(init_model)["task"]["model"])
         run.log(f"initialised the weights from {init_model}")
     model = prepare_model(model, torch_device)
 
@@ -92,10 +97,10 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
     train_loader = make_loader(data.train, batch_size, shuffle=True, workers=workers, **shard)
     test_loader = make_loader(data.test, test_batch_size, shuffle=False, workers=workers)
     common = dict(amp=amp, dist_info=dist_info, eval_frequency=eval_frequency)
-    if teacher_checkpoint:
-        teacher = prepare_model(load_run_model(teacher_checkpoint)[0], torch_device)
-        task = DistillationTask(model, teacher, optim_config, train_loader, {"test": test_loader}, torch_device,
-                                alpha=kd_alpha, temperature=kd_temperature, **common)
+    if teacher is not None:
+        task = DistillationTask(model, prepare_model(teacher, torch_device), optim_config, train_loader,
+                                {"test": test_loader}, torch_device, alpha=kd_alpha, temperature=kd_temperature,
+                                **common)
     else:
         task = ClassifierTask(model, optim_config, train_loader, {"test": test_loader}, torch_device, **common)
     try:
