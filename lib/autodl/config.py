@@ -22,6 +22,7 @@ C = TypeVar("C")
 SCHEDULERS = ("cos", "multistep", "exponential", "linear", "constant")
 OPTIMIZERS = ("SGD", "RMSprop")
 CRITERIA = ("Softmax", "SmoothSoftmax")
+SEARCH_SPACES = ("nas-bench-201", "darts")
 
 
 @dataclass(frozen=True)
@@ -75,21 +76,46 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Settings shared by the weight-sharing searches: the space, the supernet and the α optimiser."""
+    """Settings of the weight-sharing searches: the space, the supernet, the architecture optimiser and
+    the algorithms' hyper-parameters (each algorithm reads the ones it uses; spec 2.0-2.6 defaults)."""
 
     space: str = "nas-bench-201"
-    max_nodes: int = 4
     channel: int = 16
     num_cells: int = 5
     track_running_stats: bool = False
     arch_LR: float = 3e-4
     arch_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     arch_decay: float = 1e-3
+    arch_eps: float = 1e-8
     gradient_clip: float = 5.0
+    order: int = 1
+    tau_max: float = 10.0
+    tau_min: float = 0.1
+    select_num: int = 100
+    controller_hidden: int = 32
+    controller_train_steps: int = 50
+    controller_num_aggregate: int = 20
+    controller_entropy_weight: float = 1e-4
+    controller_bl_dec: float = 0.99
+    controller_num_samples: int = 100
+    controller_epoch_samples: int = 10
 
     def __post_init__(self) -> None:
+        _choice(self, "space", SEARCH_SPACES)
         if len(self.arch_betas) != 2:
             raise ConfigError(f"arch_betas must hold two numbers, got {self.arch_betas}")
+        if self.order not in (1, 2):
+            raise ConfigError(f"order must be 1 (first-order DARTS) or 2 (second order), got {self.order}")
+        if not 0 < self.tau_min <= self.tau_max:
+            raise ConfigError(f"need 0 < tau_min <= tau_max, got tau_min={self.tau_min}, tau_max={self.tau_max}")
+        counts = {"channel": self.channel, "num_cells": self.num_cells, "select_num": self.select_num,
+                  "controller_train_steps": self.controller_train_steps,
+                  "controller_num_aggregate": self.controller_num_aggregate,
+                  "controller_num_samples": self.controller_num_samples,
+                  "controller_epoch_samples": self.controller_epoch_samples}
+        bad = [f"{key}={value}" for key, value in counts.items() if value < 1]
+        if bad:
+            raise ConfigError(f"{', '.join(bad)}: these counts must be >= 1")
 
 
 def _choice(obj: Any, key: str, allowed: tuple[str, ...]) -> None:

@@ -56,13 +56,15 @@ class SearchLoaders(NamedTuple):
     search: DataLoader
     train: DataLoader
     valid: DataLoader
+    num_classes: int = 10
 
 
 SEARCH_DATASETS = ("cifar10", "cifar100", "ImageNet16-120", "digits", "digits16")
 
 
 def get_search_loaders(dataset: str, root: str | os.PathLike | None = None, batch_size: int = 64,
-                       test_batch_size: int | None = None, workers: int = 4, **dataset_options) -> SearchLoaders:
+                       test_batch_size: int | None = None, workers: int = 4, world_size: int = 1, rank: int = 0,
+                       seed: int = 0, **dataset_options) -> SearchLoaders:
     """Loaders of spec 2.0 for ``dataset`` in :data:`SEARCH_DATASETS`.
 
     cifar10 / digits: the training set is split in two (25k/25k, or ``digits_split()``); search
@@ -70,10 +72,12 @@ def get_search_loaders(dataset: str, root: str | os.PathLike | None = None, batc
     ImageNet16-120: weights use the whole training set, the architecture half is the x-valid half
     of the test set with the training augmentation.  The valid loader is the architecture half with
     the test transform, batch ``test_batch_size`` (default ``batch_size``), in index order.
+    Under DDP (``world_size`` > 1) the search and train loaders are sharded across the processes
+    (sampler seeded with ``seed``); every process evaluates the whole valid loader.
     """
     if dataset not in SEARCH_DATASETS:
         raise DataError(f"no search split is defined for dataset {dataset!r}; expected one of {', '.join(SEARCH_DATASETS)}")
-    train_data, test_data, _, _ = get_datasets(dataset, root, 0, **dataset_options)
+    train_data, test_data, _, num_classes = get_datasets(dataset, root, 0, **dataset_options)
     test_batch_size = test_batch_size or batch_size
     if dataset in ("cifar10", "digits", "digits16"):
         split = cifar10_split() if dataset == "cifar10" else digits_split()
@@ -88,6 +92,7 @@ def get_search_loaders(dataset: str, root: str | os.PathLike | None = None, batc
                                     list(range(len(train_data))), halves.xvalid)
         weight_data = train_data
         valid_data = Subset(test_data, halves.xvalid)
-    return SearchLoaders(make_loader(search_data, batch_size, True, workers),
-                         make_loader(weight_data, batch_size, True, workers),
-                         make_loader(valid_data, test_batch_size, False, workers))
+    shard = dict(world_size=world_size, rank=rank, seed=seed)
+    return SearchLoaders(make_loader(search_data, batch_size, True, workers, **shard),
+                         make_loader(weight_data, batch_size, True, workers, **shard),
+                         make_loader(valid_data, test_batch_size, False, workers), num_classes)

@@ -71,6 +71,32 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+def average_gradients(params) -> None:
+    """Average the gradients of ``params`` over processes with one all-reduce (a no-op for one process).
+
+    Parameters without a gradient are skipped; the searches sample rank-consistently, so every rank
+    holds gradients for the same parameters."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = all_reduce_sum(torch.cat([g.reshape(-1) for g in grads]))
+    flat /= dist.get_world_size()
+    offset = 0
+    for grad in grads:
+        grad.copy_(flat[offset:offset + grad.numel()].view_as(grad))
+        offset += grad.numel()
+
+
+def rank0_value(value: int) -> int:
+    """Rank 0's ``value`` on every process (e.g. a seed each rank drew at random); unchanged for one process."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return value
+    mine = torch.tensor([value if dist.get_rank() == 0 else 0], dtype=torch.int64)
+    return int(all_reduce_sum(mine)[0])
+
+
 def barrier() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()

@@ -18,6 +18,8 @@ import torch
 
 from ..errors import CheckpointError
 from ..utils import atomic_write_text, time_string
+from .distributed import rank0_value
+from .seed import resolve_seed
 
 
 def environment_info() -> dict[str, Any]:
@@ -116,3 +118,21 @@ class RunDir:
         if not self.metrics_path.is_file():
             return []
         return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
+
+
+def previous_seed(save_dir: Path) -> int | None:
+    """The seed in an earlier run's ``config.json``, if there is a readable one (RunDir.prepare judges the rest)."""
+    try:
+        seed = json.loads((Path(save_dir) / "config.json").read_text()).get("seed")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return seed if isinstance(seed, int) else None
+
+
+def run_seed(seed: int, save_dir: str | os.PathLike) -> int:
+    """The seed of a run: ``seed`` if >= 0, else the one an earlier run in ``save_dir`` used, else a random
+    one; under ``torchrun`` (call after joining the process group) every rank gets rank 0's."""
+    if seed >= 0:
+        return seed
+    return rank0_value(previous_seed(Path(save_dir)) or resolve_seed(seed))
+

@@ -22,8 +22,8 @@ from .device import Precision, prepare_model, resolve_device
 from .distributed import cleanup, init_distributed, local_device
 from .flops import get_model_infos
 from .losses import build_criterion
-from .rundir import RunDir
-from .seed import resolve_seed, seed_everything
+from .rundir import RunDir, run_seed
+from .seed import seed_everything
 from .trainer import Trainer
 
 
@@ -32,15 +32,6 @@ class TrainResult(NamedTuple):
 
     model: nn.Module
     history: list[dict[str, Any]]
-
-
-def _previous_seed(save_dir: Path) -> int | None:
-    """The seed in an earlier run's ``config.json``, if there is a readable one (RunDir.prepare judges the rest)."""
-    try:
-        seed = json.loads((save_dir / "config.json").read_text()).get("seed")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return seed if isinstance(seed, int) else None
 
 
 def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_config: OptimConfig,
@@ -58,11 +49,10 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
     distillation from that run's model.
     """
     save_dir = Path(save_dir)
-    if seed < 0:
-        seed = _previous_seed(save_dir) or resolve_seed(seed)
     torch_device = resolve_device(device)
     dist_info = init_distributed(torch_device)
     torch_device = local_device(torch_device, dist_info)
+    seed = run_seed(seed, save_dir)
     seed_everything(seed, deterministic)
 
     data = get_datasets(dataset, data_path, cutout=cutout)

@@ -1,0 +1,79 @@
+"""Search a cell with a weight-sharing algorithm (DARTS-V1/V2, GDAS, SETN, ENAS, RSPS) on the NAS-Bench-201
+or the DARTS/NASNet space; re-running with the same --save-dir resumes.  See docs/SEARCH.md."""
+import dataclasses
+from pathlib import Path
+
+from autodl.algorithms import ALGORITHMS, algorithm_config
+from autodl.algorithms.oneshot.run import load_search_recipe, run_search
+from autodl.cli import (ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int,
+                        run_main)
+from autodl.config import SEARCH_SPACES, SearchConfig
+from autodl.data.search import SEARCH_DATASETS
+
+RECIPES = Path(__file__).resolve().parents[1] / "configs" / "search"
+RECIPE_NAMES = {"darts-v1": "DARTS", "darts-v2": "DARTS", "gdas": "GDAS", "setn": "SETN", "enas": "ENAS",
+                "rsps": "RANDOM"}
+
+
+def default_recipe(algorithm: str, space: str) -> Path:
+    """The original's recipe for ``algorithm`` on ``space`` (configs/search/<space>/...)."""
+    name = RECIPE_NAMES[algorithm]
+    return RECIPES / space / (f"{name}.json" if space == "nas-bench-201" else f"{name}-NASNet-CIFAR.json")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(description=__doc__.split(";")[0])
+    parser.add_argument("--algo", required=True, choices=ALGORITHMS.names(), help="search algorithm")
+    parser.add_argument("--space", default="nas-bench-201", choices=SEARCH_SPACES, help="search space")
+    parser.add_argument("--dataset", required=True, choices=SEARCH_DATASETS, help="dataset (digits is built in)")
+    parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    parser.add_argument("--save-dir", required=True, help="run directory; reused = resumed")
+    parser.add_argument("--recipe", type=existing_file, default=None,
+                        help="search recipe JSON {optim, search} (default: configs/search/<space>/<ALGO>.json)")
+    parser.add_argument("--epochs", type=positive_int, default=None, help="override the recipe's epochs")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="override the recipe's batch size")
+    parser.add_argument("--test-batch-size", type=positive_int, default=None, help="valid-set batch size")
+    parser.add_argument("--channel", type=positive_int, default=None, help="supernet channels C")
+    parser.add_argument("--num-cells", type=positive_int, default=None, help="search cells per stage N")
+    parser.add_argument("--track-running-stats", type=int_arg, choices=[0, 1], default=None,
+                        help="BN running statistics in the search cells (the scripts' BN argument)")
+    parser.add_argument("--select-num", type=positive_int, default=None, help="SETN/RSPS: candidates per selection")
+    parser.add_argument("--tau-max", type=positive_float, default=None, help="GDAS: initial temperature")
+    parser.add_argument("--tau-min", type=positive_float, default=None, help="GDAS: final temperature")
+    parser.add_argument("--gradient-clip", type=float, default=None, help="weight-gradient norm clip (<= 0: off)")
+    parser.add_argument("--controller-train-steps", type=positive_int, default=None, help="ENAS: controller updates per epoch")
+    parser.add_argument("--controller-num-aggregate", type=positive_int, default=None, help="ENAS: samples per update")
+    parser.add_argument("--controller-num-samples", type=positive_int, default=None, help="ENAS: final candidates")
+    parser.add_argument("--benchmark", default=None,
+                        help="NAS-Bench-201 store or .pth: log the derived cell's benchmark accuracy every epoch")
+    parser.add_argument("--seed", type=int_arg, default=-1, help="random seed; negative picks one (kept on resume)")
+    parser.add_argument("--workers", type=non_negative_int, default=0, help="data-loading processes")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:K")
+    parser.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on GPU)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no log echo on stdout")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    algorithm_config(args.algo, SearchConfig(space=args.space))  # refuses an algorithm the space does not offer
+    recipe = args.recipe or default_recipe(args.algo, args.space)
+    optim, search = load_search_recipe(
+        recipe, space=args.space, channel=args.channel, num_cells=args.num_cells,
+        track_running_stats=None if args.track_running_stats is None else bool(args.track_running_stats),
+        select_num=args.select_num, tau_max=args.tau_max, tau_min=args.tau_min, gradient_clip=args.gradient_clip,
+        controller_train_steps=args.controller_train_steps, controller_num_aggregate=args.controller_num_aggregate,
+        controller_num_samples=args.controller_num_samples)
+    if args.epochs is not None:
+        optim = dataclasses.replace(optim, epochs=args.epochs)
+    result = run_search(args.algo, optim, search, args.dataset, args.save_dir, data_path=args.data_path,
+                        seed=args.seed, batch_size=args.batch_size, test_batch_size=args.test_batch_size,
+                        workers=args.workers, device=args.device, benchmark=args.benchmark,
+                        deterministic=args.deterministic, progress=False if args.quiet else None,
+                        echo=not args.quiet)
+    print(f"{args.algo}: {result.arch} -> {result.artifact}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,142 @@
+"""Run a weight-sharing search end to end: the library call behind ``exps/search-cell.py``.
+
+Everything the command line can get wrong (algorithm, space, dataset, data files, benchmark file)
+is checked before the run directory is written.  The run directory receives ``config.json``,
+``log.txt``, ``metrics.jsonl`` (per epoch: losses, accuracies, the derived architecture, collapse
+diagnostics, the architecture distribution, benchmark numbers), ``checkpoint/``, and at the end
+``result.json`` (the architecture artifact), the cell drawing(s) and ``arch-history.png``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ...config import OptimConfig, SearchConfig, config_from_dict, config_to_dict, read_json_object
+from ...data.search import get_search_loaders
+from ...engine.device import resolve_device
+from ...engine.distributed import cleanup, init_distributed, local_device
+from ...engine.rundir import RunDir, run_seed
+from ...engine.seed import seed_everything
+from ...engine.trainer import Trainer
+from ...errors import ConfigError
+from ...models import create_model
+from ...spaces.artifact import save_artifact
+from ...spaces.nasnet import Genotype
+from ..registry import algorithm_config, create_algorithm
+
+SUPERNETS = {"nas-bench-201": "search.nb201", "darts": "search.nasnet"}
+ARTIFACT_SPACE = {"nas-bench-201": "nas-bench-201", "darts": "nasnet"}
+
+
+class SearchResult(NamedTuple):
+    """The found architecture, the artifact path and the per-epoch metrics."""
+
+    arch: Any
+    artifact: Path | None
+    history: list[dict[str, Any]]
+
+
+def load_search_recipe(path: str | os.PathLike, **search_overrides: Any) -> tuple[OptimConfig, SearchConfig]:
+    """Read a search recipe ``{"optim": {OptimConfig}, "search": {SearchConfig}}`` (``configs/search``);
+    ``search_overrides`` that are not None replace SearchConfig keys."""
+    data = read_json_object(path, 'a search recipe {"optim": {...}, "search": {...}}')
+    unknown = sorted(set(data) - {"optim", "search"})
+    if unknown or "optim" not in data:
+        raise ConfigError(f"{path}: a search recipe holds the keys 'optim' (required) and 'search'; "
+                          f"got {', '.join(sorted(data))}")
+    search = dict(data.get("search", {}))
+    search.update({k: v for k, v in search_overrides.items() if v is not None})
+    return (config_from_dict(OptimConfig, data["optim"], f"{path}: optim"),
+            config_from_dict(SearchConfig, search, f"{path}: search"))
+
+
+def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset: str,
+               save_dir: str | os.PathLike, *, data_path: str | None = None, seed: int = -1,
+               batch_size: int | None = None, test_batch_size: int | None = None, workers: int = 0,
+               device: str = "auto", benchmark: str | os.PathLike | None = None, deterministic: bool = False,
+               progress: bool | None = None, echo: bool = True) -> SearchResult:
+    """Search ``search.space`` with ``algorithm`` on ``dataset``; re-running on ``save_dir`` resumes exactly.
+
+    Under ``torchrun`` every process trains on its shard; architecture gradients are averaged and
+    sampling is rank-consistent, so all processes hold the same architecture; rank 0 writes the run.
+    """
+    search = algorithm_config(algorithm, search)
+    save_dir = Path(save_dir)
+    torch_device = resolve_device(device)
+    bench = _open_benchmark(benchmark, search)
+    dist_info = init_distributed(torch_device)
+    torch_device = local_device(torch_device, dist_info)
+    seed = run_seed(seed, save_dir)
+    seed_everything(seed, deterministic)
+
+    batch_size = batch_size or optim.batch_size or 64
+    test_batch_size = test_batch_size or optim.test_batch_size or batch_size
+    loaders = get_search_loaders(dataset, data_path, batch_size, test_batch_size, workers,
+                                 world_size=dist_info.world_size, rank=dist_info.rank, seed=seed)
+    supernet_config = {"name": SUPERNETS[search.space], "C": search.channel, "N": search.num_cells,
+                       "num_classes": loaders.num_classes, "track_running_stats": search.track_running_stats}
+    settings = {"algorithm": algorithm, "dataset": dataset, "supernet": supernet_config,
+                "optim": config_to_dict(optim), "search": config_to_dict(search), "seed": seed,
+                "batch_size": batch_size, "test_batch_size": test_batch_size, "world_size": dist_info.world_size,
+                "benchmark": None if benchmark is None else str(benchmark)}
+
+    run = RunDir(save_dir, is_main=dist_info.is_main, echo=echo)
+    run.prepare(settings)
+    run.log_environment()
+    run.log(f"device={torch_device} settings=" + json.dumps(settings))
+    supernet = create_model(supernet_config).to(torch_device)
+    task = create_algorithm(algorithm, supernet, loaders, optim, search, torch_device, dist_info=dist_info,
+                            seed=seed, benchmark=bench)
+    try:
+        history = Trainer(task, optim.total_epochs, run, progress=progress).fit()
+        began = time.perf_counter()
+        arch = task.final_arch()
+        final_time = time.perf_counter() - began
+    finally:
+        cleanup()
+    cost = sum(record["epoch_time_s"] for record in history) + final_time
+    run.log(f"{algorithm}: ran {len(history)} epochs, cost {cost:.1f} s, final architecture {arch}")
+    artifact = None
+    if dist_info.is_main:
+        artifact = _write_outputs(run, task, arch, history, settings, cost, bench)
+    return SearchResult(arch, artifact, history)
+
+
+def _open_benchmark(path: str | os.PathLike | None, search: SearchConfig):
+    if path is None:
+        return None
+    if search.space != "nas-bench-201":
+        raise ConfigError(f"--benchmark needs the nas-bench-201 space (NAS-Bench-201 holds only its cells); "
+                          f"drop it for the {search.space!r} space")
+    from ...benchmarks.nb201 import NB201Benchmark
+
+    return NB201Benchmark.open(path)
+
+
+def _write_outputs(run: RunDir, task, arch, history, settings, cost: float, bench) -> Path:
+    from ... import viz
+    from .base import benchmark_numbers
+
+    numbers = benchmark_numbers(bench, arch) if bench is not None else None
+    benchmark = None
+    if numbers:
+        benchmark = {"hp": "200", "split": "valid: x-valid (cifar10-valid for cifar10); test: paper protocol "
+                     "(ori-test for cifar10, x-test otherwise); mean over seeds", **numbers}
+    path = run.path / "result.json"
+    save_artifact(path, arch, algorithm=settings["algorithm"], dataset=settings["dataset"], seed=settings["seed"],
+                  search_cost_s=cost, benchmark=benchmark, space=ARTIFACT_SPACE[settings["search"]["space"]],
+                  config=settings, epochs=len(history), arch_per_epoch=[r["arch"] for r in history])
+    if isinstance(arch, Genotype):
+        for cell in ("normal", "reduce"):
+            viz.draw_cell(arch, run.path / f"cell-{cell}.png", cell, title=f"{settings['algorithm']} {cell} cell")
+    else:
+        viz.draw_cell(arch, run.path / "cell.png", title=f"{settings['algorithm']} cell")
+    if history:
+        probs = [[row for table in record["arch_probs"] for row in table] for record in history]
+        viz.draw_arch_history(probs, run.path / "arch-history.png", list(task.supernet.op_names),
+                              list(task.supernet.edge_names), title=f"{settings['algorithm']} on {settings['dataset']}")
+    run.log(f"wrote {path}")
+    return path

@@ -1,0 +1,138 @@
+"""The DARTS/NASNet-space search supernet (spec 1.5): normal and reduction search cells of 14 mixed edges.
+
+Two architecture tensors (normal, reduce), each 14 x 8 in :data:`~autodl.spaces.nasnet.DARTS_SEARCH_OPS`
+order, initialised ``1e-3 * N(0, 1)``.  The forward modes are those of the NB201 supernet
+(:mod:`autodl.models.supernet_nb201`): ``weights`` (weighted sum, ``none`` skipped since it adds
+zero), ``indices`` (one op per edge), or both (GDAS: only the selected op runs).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+from ..spaces.nasnet import DARTS_SEARCH_OPS, Genotype, derive_genotype, edge_keys, num_edges
+from .ops import FactorizedReduce, ReLUConvBN, build_op
+from .registry import register_model
+from .supernet_nb201 import check_choice
+
+STEPS, MULTIPLIER, STEM_MULTIPLIER = 4, 4, 3
+
+
+class MixedEdge(nn.Module):
+    """Every candidate op of one edge (``none`` included as the zero op, never computed)."""
+
+    def __init__(self, C: int, stride: int, track_running_stats: bool) -> None:
+        super().__init__()
+        self.ops = nn.ModuleList(build_op(name, C, C, stride, False, track_running_stats) for name in DARTS_SEARCH_OPS)
+        self.stride = stride
+
+    def forward(self, inputs: torch.Tensor, weights: torch.Tensor | None, index: int | None) -> torch.Tensor | None:
+        """The edge output, or None when it is exactly zero (``none`` selected, or no weight on any op)."""
+        if index is None:
+            terms = [weights[k] * op(inputs) for k, op in enumerate(self.ops) if k != 0]
+            return sum(terms[1:], terms[0])
+        if index == 0:
+            return None
+        output = self.ops[index](inputs)
+        return output if weights is None else weights[index] * output
+
+
+class NASNetSearchCell(nn.Module):
+    """Preprocess the two inputs to C channels, then node i sums one mixed edge from each earlier state."""
+
+    def __init__(self, C_prev_prev: int, C_prev: int, C: int, reduction: bool, reduction_prev: bool,
+                 track_running_stats: bool) -> None:
+        super().__init__()
+        self.reduction = reduction
+        self.preprocess0 = (FactorizedReduce(C_prev_prev, C, 2, False, track_running_stats) if reduction_prev
+                            else ReLUConvBN(C_prev_prev, C, 1, 1, 0, 1, False, track_running_stats))
+        self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0, 1, False, track_running_stats)
+        self.edges = nn.ModuleList(MixedEdge(C, 2 if reduction and j < 2 else 1, track_running_stats)
+                                   for i in range(STEPS) for j in range(i + 2))
+        self.out_channels = MULTIPLIER * C
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor | None,
+                indices: Sequence[int] | None) -> torch.Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        edge = 0
+        for i in range(STEPS):
+            total, constant = None, None
+            for j in range(i + 2):
+                index = None if indices is None else indices[edge]
+                if weights is not None and index is not None:  # GDAS: unselected weights enter as constants
+                    rest = weights[edge].sum() - weights[edge, index]
+                    constant = rest if constant is None else constant + rest
+                out = self.edges[edge](states[j], None if weights is None else weights[edge], index)
+                if out is not None:
+                    total = out if total is None else total + out
+                edge += 1
+            if total is None:  # every edge of the node is `none`
+                batch, channels, height, width = states[1].shape
+                stride = 2 if self.reduction else 1
+                total = states[1].new_zeros(batch, channels, -(-height // stride), -(-width // stride))
+            states.append(total if constant is None else total + constant)
+        return torch.cat(states[-MULTIPLIER:], dim=1)
+
+
+class NASNetSuperNet(nn.Module):
+    """Stem (3C), N normal cells at C, a reduction to 2C, N-1 normal cells, a reduction to 4C, N-1 normal
+    cells, then BN + ReLU, global pooling and a linear classifier (spec 1.5; C=16, N=2 gives 6 cells)."""
+
+    op_names = DARTS_SEARCH_OPS
+    edge_names = tuple(f"{kind} {key}" for kind in ("normal", "reduce") for key in edge_keys(STEPS))
+    space = "darts"
+
+    def __init__(self, C: int = 16, N: int = 2, num_classes: int = 10, track_running_stats: bool = False) -> None:
+        super().__init__()
+        if C < 1 or N < 1:
+            raise ConfigError(f"the NASNet supernet needs C >= 1 and N >= 1, got C={C}, N={N}")
+        self.C, self.N, self.num_classes = C, N, num_classes
+        stem = STEM_MULTIPLIER * C
+        self.stem = nn.Sequential(nn.Conv2d(3, stem, 3, padding=1, bias=False), nn.BatchNorm2d(stem))
+        layout = [(C, False)] * N + [(2 * C, True)] + [(2 * C, False)] * (N - 1) + [(4 * C, True)] + [(4 * C, False)] * (N - 1)
+        cells, C_prev_prev, C_prev, reduction_prev = [], stem, stem, False
+        for width, reduction in layout:
+            cell = NASNetSearchCell(C_prev_prev, C_prev, width, reduction, reduction_prev, track_running_stats)
+            cells.append(cell)
+            C_prev_prev, C_prev, reduction_prev = C_prev, cell.out_channels, reduction
+        self.cells = nn.ModuleList(cells)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(C_prev), nn.ReLU(inplace=True))
+        self.classifier = nn.Linear(C_prev, num_classes)
+        edges = num_edges(STEPS)
+        self.arch_normal = nn.Parameter(1e-3 * torch.randn(edges, len(DARTS_SEARCH_OPS)))
+        self.arch_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(DARTS_SEARCH_OPS)))
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return [self.arch_normal, self.arch_reduce]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return [p for name, p in self.named_parameters() if not name.startswith("arch_")]
+
+    def forward(self, inputs: torch.Tensor, weights: Sequence[torch.Tensor] | None = None,
+                indices: Sequence[Sequence[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        check_choice(weights, indices, [tuple(a.shape) for a in self.arch_parameters()])
+        s0 = s1 = self.stem(inputs)
+        for cell in self.cells:
+            k = 1 if cell.reduction else 0
+            s0, s1 = s1, cell(s0, s1, None if weights is None else weights[k], None if indices is None else indices[k])
+        features = F.adaptive_avg_pool2d(self.lastact(s1), 1).flatten(1)
+        return features, self.classifier(features)
+
+    @staticmethod
+    def derive(probabilities: Sequence[torch.Tensor | np.ndarray]) -> Genotype:
+        """The genotype of per-edge op weights (the DARTS rule: two strongest distinct inputs per node)."""
+        return derive_genotype(probabilities[0], probabilities[1], DARTS_SEARCH_OPS, STEPS)
+
+    def extra_repr(self) -> str:
+        return f"C={self.C}, N={self.N}, num_classes={self.num_classes}"
+
+
+@register_model("search.nasnet")
+def search_nasnet(C: int = 16, N: int = 2, num_classes: int = 10, track_running_stats: bool = False) -> NASNetSuperNet:
+    """The DARTS/NASNet-space search supernet (4 steps, multiplier 4, stem multiplier 3)."""
+    return NASNetSuperNet(C, N, num_classes, track_running_stats)
