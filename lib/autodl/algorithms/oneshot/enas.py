@@ -91,10 +91,10 @@ class ENAS(SearchTask):
                     (correct,) = correct_topk(self.forward(inputs, indices=[ops]), targets, (1,))
                     accuracy = all_reduce_sum(torch.tensor([float(correct), len(targets)], dtype=torch.float64))
                 loss, self.baseline, reward = reinforce_loss(
-                    log_prob, float(entropy), float(accuracy[0] / accuracy[1]), self.baseline,
+                    log_prob, float(entropy.detach()), float(accuracy[0] / accuracy[1]), self.baseline,
                     config.controller_entropy_weight, config.controller_bl_dec)
                 (loss / config.controller_num_aggregate).backward()
-                totals += torch.tensor([reward, float(entropy), 1.0], dtype=torch.float64)
+                totals += torch.tensor([reward, float(entropy.detach()), 1.0], dtype=torch.float64)
             params = list(self.controller.parameters())
             average_gradients(params)
             nn.utils.clip_grad_norm_(params, 5.0)

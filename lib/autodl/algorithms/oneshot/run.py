@@ -32,11 +32,13 @@ ARTIFACT_SPACE = {"nas-bench-201": "nas-bench-201", "darts": "nasnet"}
 
 
 class SearchResult(NamedTuple):
-    """The found architecture, the artifact path and the per-epoch metrics."""
+    """The found architecture, the artifact path (rank 0), the per-epoch metrics and the search task
+    (its ``supernet``, optimisers and loaders, for inspection in a notebook)."""
 
     arch: Any
     artifact: Path | None
     history: list[dict[str, Any]]
+    task: Any
 
 
 def load_search_recipe(path: str | os.PathLike, **search_overrides: Any) -> tuple[OptimConfig, SearchConfig]:
@@ -102,7 +104,7 @@ def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset
     artifact = None
     if dist_info.is_main:
         artifact = _write_outputs(run, task, arch, history, settings, cost, bench)
-    return SearchResult(arch, artifact, history)
+    return SearchResult(arch, artifact, history, task)
 
 
 def _open_benchmark(path: str | os.PathLike | None, search: SearchConfig):
@@ -140,3 +142,30 @@ def _write_outputs(run: RunDir, task, arch, history, settings, cost: float, benc
                               list(task.supernet.edge_names), title=f"{settings['algorithm']} on {settings['dataset']}")
     run.log(f"wrote {path}")
     return path
+
+
+def summarize_search(search_dir: str | os.PathLike, retrain_dir: str | os.PathLike | None = None) -> str:
+    """A few lines on a finished search (and the retraining of its cell): what was found, at what cost,
+    how the search ended, and where the drawings are."""
+    from ...spaces.artifact import load_artifact
+
+    search_dir = Path(search_dir)
+    artifact = load_artifact(search_dir / "result.json")
+    last = RunDir(search_dir, echo=False).read_metrics()[-1]
+    accuracy = last.get("valid_top1", last.get("train_arch_top1"))
+    drawings = sorted(p.name for p in search_dir.glob("*.png"))
+    lines = [f"{artifact.algorithm} on {artifact.dataset} ({artifact.space} space, seed {artifact.seed}): "
+             f"{artifact.extra.get('epochs')} epochs in {artifact.search_cost_s:.1f} s",
+             f"  found cell       {artifact.arch if isinstance(artifact.arch, str) else artifact.arch.to_json()}",
+             f"  supernet         valid top-1 {accuracy:.2f}%, skip {last['skip_fraction']:.2f}, "
+             f"none {last['none_fraction']:.2f}, entropy {last['arch_entropy']:.3f} nats"]
+    if artifact.benchmark:
+        numbers = ", ".join(f"{k[6:]} {v:.2f}" for k, v in artifact.benchmark.items() if k.startswith("bench_"))
+        lines.append(f"  NAS-Bench-201    {numbers}")
+    if retrain_dir is not None:
+        history = RunDir(retrain_dir, echo=False).read_metrics()
+        if history:
+            lines.append(f"  retrained        test top-1 {history[-1]['test_top1']:.2f}% after {len(history)} epochs "
+                         f"({Path(retrain_dir)})")
+    lines.append(f"  drawings         {', '.join(str(search_dir / name) for name in drawings)}")
+    return "\n".join(lines)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The quick start: search a NAS-Bench-201 cell with GDAS on the built-in digits data (16x16), retrain
+# the found cell from scratch, draw it and print a summary; a few minutes on 2 CPU cores, no download.
+#   bash scripts/quickstart.sh [OUTPUT_DIR]        (default: output/quickstart; re-running resumes)
+set -euo pipefail
+if [ "$#" -gt 1 ]; then
+  echo "usage: bash $0 [OUTPUT_DIR]   (got $# arguments)" >&2
+  exit 2
+fi
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-output/quickstart}
+
+python "$here/exps/search-cell.py" --algo gdas --space nas-bench-201 --dataset digits16 \
+  --epochs "${SEARCH_EPOCHS:-30}" --channel 8 --num-cells 2 --batch-size 64 --seed 1 --quiet \
+  --save-dir "$out/search"
+python "$here/exps/train-searched.py" --arch "$out/search/result.json" --dataset digits16 --C 8 --N 2 \
+  --optim "$here/configs/opts/digits-E10-W1-COS.json" --epochs "${RETRAIN_EPOCHS:-10}" --seed 1 --quiet \
+  --save-dir "$out/retrain"
+python "$here/exps/search-summary.py" "$out/search" --retrain "$out/retrain"

@@ -1,0 +1,328 @@
+"""The weight-sharing searches, tested through the algorithm registry: every registered algorithm on every
+space it offers takes real search steps, is deterministic, and resumes exactly after a SIGKILL."""
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from autodl.algorithms import ALGORITHMS, create_algorithm
+from autodl.algorithms.oneshot.enas import reinforce_loss
+from autodl.algorithms.oneshot.gdas import gumbel_hard
+from autodl.algorithms.oneshot.run import SUPERNETS, run_search
+from autodl.algorithms.oneshot.setn import top_k_structures
+from autodl.config import OptimConfig, SearchConfig
+from autodl.data.search import get_search_loaders
+from autodl.engine.checkpoint import load_checkpoint
+from autodl.models import create_model
+from autodl.spaces.artifact import load_artifact
+from autodl.spaces.nasnet import Genotype
+from autodl.spaces.nb201 import Arch, all_archs
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = [(name, space) for name in ALGORITHMS.names() for space in ALGORITHMS.get(name).spaces]
+CPU = torch.device("cpu")
+OPTIM = OptimConfig(epochs=3, LR=0.025, eta_min=0.001, momentum=0.9, nesterov=True, decay=5e-4)
+# small enough for CPU tests; the selections and the controller do a few evaluations each
+TINY = dict(channel=2, num_cells=1, select_num=3, controller_train_steps=2, controller_num_aggregate=2,
+            controller_num_samples=3, controller_epoch_samples=2)
+FLAGS = ["--channel", "2", "--num-cells", "1", "--select-num", "3", "--controller-train-steps", "2",
+         "--controller-num-aggregate", "2", "--controller-num-samples", "3", "--batch-size", "96",
+         "--test-batch-size", "180", "--dataset", "digits16", "--quiet", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def loaders():
+    return get_search_loaders("digits16", batch_size=32, test_batch_size=120, workers=0)
+
+
+def make_task(name, space, loaders, seed=0):
+    torch.manual_seed(seed)
+    supernet = create_model({"name": SUPERNETS[space], "C": 2, "N": 1, "num_classes": 10})
+    return create_algorithm(name, supernet, loaders, OPTIM, SearchConfig(space=space, **TINY), CPU, seed=seed)
+
+
+def two_steps(task):
+    task.start_epoch(0, 3)
+    batches = iter(task.train_loader)
+    return [task.train_step(next(batches), 0, k / 10) for k in range(2)]
+
+
+@pytest.mark.parametrize("name,space", CASES)
+def test_two_search_steps_train_the_supernet_and_derive_an_architecture(name, space, loaders):
+    task = make_task(name, space, loaders)
+    weights = {n: p.detach().clone() for n, p in task.supernet.named_parameters() if not n.startswith("arch")}
+    alphas = [a.detach().clone() for a in task.arch_parameters]
+    sums = two_steps(task)
+    assert all(np.isfinite(float(v)) for step in sums for v in step.values())
+    changed = {n for n, p in task.supernet.named_parameters() if n in weights and not torch.equal(weights[n], p)}
+    assert {"stem.0.weight", "classifier.weight"} <= changed and any(n.startswith("cells.0.") for n in changed)
+    if ALGORITHMS.get(name).task.uses_arch_parameters:
+        assert all(not torch.equal(b, a) for b, a in zip(alphas, task.arch_parameters))
+        assert {"arch_loss", "arch_top1"} <= set(sums[0])
+    else:
+        assert all(torch.equal(b, a) for b, a in zip(alphas, task.arch_parameters))
+    record = task.end_epoch(0, 3)
+    arch = task.current_arch()
+    assert isinstance(arch, Arch if space == "nas-bench-201" else Genotype)
+    assert record["arch"] == (str(arch) if isinstance(arch, Arch) else arch.to_dict())
+    assert 0.0 <= record["skip_fraction"] <= 1.0 and 0.0 <= record["none_fraction"] <= 1.0
+    assert 0.0 < record["arch_entropy"] <= np.log(len(task.supernet.op_names)) + 1e-6
+    assert len(record["arch_probs"]) == len(task.arch_parameters)
+    assert isinstance(task.final_arch(), type(arch))
+
+
+@pytest.mark.parametrize("name,space", CASES)
+def test_a_fixed_seed_repeats_the_steps_exactly(name, space, loaders):
+    states = []
+    for _ in range(2):
+        torch.manual_seed(3)  # the loaders' shuffling and augmentation
+        task = make_task(name, space, loaders, seed=5)
+        two_steps(task)
+        states.append(task.supernet.state_dict())
+    assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
+
+
+def test_enas_controller_learns_at_the_epoch_end(loaders):
+    task = make_task("enas", "nas-bench-201", loaders)
+    before = [p.detach().clone() for p in task.controller.parameters()]
+    two_steps(task)
+    record = task.end_epoch(0, 3)
+    assert any(not torch.equal(b, a) for b, a in zip(before, task.controller.parameters()))
+    assert record["controller_baseline"] is not None and 0.0 <= record["controller_reward"] <= 1.01
+
+
+# ---------------------------------------------------------------------------------- exact resume
+def search_command(name, space, save_dir, epochs):
+    return [sys.executable, str(ROOT / "exps" / "search-cell.py"), "--algo", name, "--space", space,
+            "--save-dir", str(save_dir), "--epochs", str(epochs), "--seed", "11", *FLAGS]
+
+
+def without_times(history):
+    return [{k: v for k, v in record.items() if not k.endswith("time_s")} for record in history]
+
+
+@pytest.mark.parametrize("name,space", CASES)
+def test_a_search_killed_by_sigkill_resumes_to_the_same_trajectory_and_artifact(name, space, tmp_path):
+    epochs = 3
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # the uninterrupted run, in its own process
+    done = subprocess.run(search_command(name, space, tmp_path / "full", epochs), env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    killed_dir = tmp_path / "killed"
+    process = subprocess.Popen(search_command(name, space, killed_dir, epochs), env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = killed_dir / "checkpoint" / "last.pth"
+    deadline = time.monotonic() + 300
+    while not checkpoint.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    stopped_at = load_checkpoint(checkpoint)["epoch"]
+    assert 1 <= stopped_at < epochs and not (killed_dir / "result.json").exists()
+
+    resumed = subprocess.run(search_command(name, space, killed_dir, epochs), env=env, capture_output=True,
+                             text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"at epoch {stopped_at}/{epochs}" in (killed_dir / "log.txt").read_text()
+    full = [json.loads(line) for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
+    again = [json.loads(line) for line in (killed_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in again] == list(range(epochs))
+    assert without_times(again) == without_times(full)
+    artifacts = [load_artifact(d / "result.json") for d in (tmp_path / "full", killed_dir)]
+    assert artifacts[0].arch == artifacts[1].arch
+    assert artifacts[0].extra["arch_per_epoch"] == artifacts[1].extra["arch_per_epoch"]
+    weights = [load_checkpoint(d / "checkpoint" / "last.pth")["task"]["supernet"] for d in (tmp_path / "full", killed_dir)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    names = {"cell.png", "arch-history.png"} if space == "nas-bench-201" else {"cell-normal.png", "cell-reduce.png",
+                                                                                "arch-history.png"}
+    assert names <= {p.name for p in killed_dir.iterdir()}
+
+
+# ----------------------------------------------------------------------------------- DARTS-V2
+class SmoothSuperNet(torch.nn.Module):
+    """A supernet-shaped model without ReLU kinks: its second derivatives are what finite differences
+    see (with ReLUs, central differences at R = 0.01/||v|| also measure the kinks)."""
+
+    space = "nas-bench-201"
+
+    def __init__(self):
+        super().__init__()
+        self.project = torch.nn.Parameter(0.3 * torch.randn(48, 8))
+        self.edges = torch.nn.Parameter(0.5 * torch.randn(6, 5, 8, 8))
+        self.head = torch.nn.Parameter(0.5 * torch.randn(8, 10))
+        self.arch = torch.nn.Parameter(torch.randn(6, 5))
+
+    def arch_parameters(self):
+        return [self.arch]
+
+    def weight_parameters(self):
+        return [self.project, self.edges, self.head]
+
+    def forward(self, inputs, weights=None, indices=None):
+        hidden = torch.tanh(F.adaptive_avg_pool2d(inputs, 4).flatten(1) @ self.project)
+        for edge in range(6):
+            hidden = sum(weights[0][edge, k] * torch.tanh(hidden @ self.edges[edge, k]) for k in range(5))
+        return hidden, hidden @ self.head
+
+
+def test_darts_v2_gradient_matches_the_exact_second_order_gradient(loaders):
+    torch.manual_seed(0)
+    supernet = SmoothSuperNet().double()
+    task = create_algorithm("darts-v2", supernet, loaders, OPTIM, SearchConfig(**TINY), CPU)
+    task.scheduler.update(0, 0.0)
+    inputs, targets, arch_inputs, arch_targets = (t.double() if t.is_floating_point() else t
+                                                  for t in next(iter(loaders.search)))
+    task.weight_step(inputs, targets, weights=task.softmax_weights())  # so that momentum buffers exist
+    approximate, _ = task.unrolled_arch_gradient(inputs, targets, arch_inputs, arch_targets)
+
+    # exact: d/d alpha of L_val(w - eta (mu m + grad_w L_train(w, alpha) + lambda w), alpha), by double backward
+    named = dict(supernet.named_parameters())
+    group = task.w_optimizer.param_groups[0]
+    eta, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
+    weight_names = [n for n in named if n != "arch"]
+    loss = task.criterion(supernet(inputs, weights=[torch.softmax(named["arch"], -1)])[1], targets)
+    grads = torch.autograd.grad(loss, [named[n] for n in weight_names], create_graph=True)
+    unrolled = {n: named[n] - eta * (momentum * task.w_optimizer.state[named[n]]["momentum_buffer"] + g
+                                     + decay * named[n]) for n, g in zip(weight_names, grads)}
+    unrolled["arch"] = named["arch"]
+    valid_logits = torch.func.functional_call(supernet, unrolled, (arch_inputs,),
+                                              {"weights": [torch.softmax(named["arch"], -1)]})[1]
+    (exact,) = torch.autograd.grad(task.criterion(valid_logits, arch_targets), [named["arch"]])
+    assert exact.abs().max() > 1e-3
+    torch.testing.assert_close(approximate[0], exact, rtol=1e-3, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------- GDAS
+def test_gumbel_hard_is_one_hot_forward_and_reaches_every_logit():
+    alpha = torch.randn(6, 5, requires_grad=True)
+    hard, index = gumbel_hard(alpha, 1.0, torch.Generator().manual_seed(0))
+    assert torch.equal(hard.detach(), F.one_hot(torch.tensor(index), 5).float())
+    (hard * torch.arange(30.0).view(6, 5)).sum().backward()
+    assert (alpha.grad != 0).all()
+    again, same_index = gumbel_hard(alpha, 1.0, torch.Generator().manual_seed(0))
+    assert same_index == index  # the draw is the generator's, so every rank draws alike
+
+
+def test_gdas_runs_only_the_sampled_op_of_each_edge(monkeypatch):
+    torch.manual_seed(0)
+    supernet = create_model({"name": "search.nb201", "C": 2, "N": 2, "num_classes": 10})
+    calls = []
+    real = F.conv2d
+    monkeypatch.setattr(F, "conv2d", lambda *args, **kw: calls.append(1) or real(*args, **kw))
+    inputs = torch.randn(2, 3, 8, 8)
+    hard = F.one_hot(torch.tensor([1] * 6), 5).float().requires_grad_()
+
+    def conv_calls(ops):
+        calls.clear()
+        supernet(inputs, weights=[hard], indices=[ops])[1].sum().backward()
+        return len(calls)
+
+    cells = 3 * 2
+    base = conv_calls([1, 1, 4, 0, 1, 4])  # skip / pool / none: only the stem and the reduction blocks convolve
+    assert conv_calls([3, 1, 2, 0, 1, 4]) - base == 2 * cells
+    assert conv_calls([3, 3, 3, 2, 2, 2]) - base == 6 * cells
+    supernet.zero_grad(set_to_none=True)
+    hard = F.one_hot(torch.tensor([3, 1, 1, 0, 1, 1]), 5).float().requires_grad_()
+    supernet(inputs, weights=[hard], indices=[[3, 1, 1, 0, 1, 1]])[1].sum().backward()
+    cell = supernet.cells[0]
+    assert cell.conv1x1[0].grad is None and cell.conv3x3[1].grad is None
+    assert cell.conv3x3[0].grad[:2].abs().sum() > 0 and cell.conv3x3[0].grad[2:].abs().sum() == 0
+    selected_none = torch.zeros(6, 5, dtype=torch.bool)
+    selected_none[3, 0] = True  # w * none(x) = 0 carries no gradient; every other weight gets one
+    assert (hard.grad[~selected_none] != 0).all() and hard.grad[3, 0] == 0
+
+
+# --------------------------------------------------------------------------------------- SETN
+def test_setn_top_k_is_the_exact_top_k_by_log_probability():
+    torch.manual_seed(0)
+    log_probs = F.log_softmax(torch.randn(6, 5), dim=-1).double().numpy()
+    every = np.array([arch.op_indices for arch in all_archs()])
+    scores = log_probs[np.arange(6), every].sum(axis=1)
+    found = top_k_structures([log_probs], 100)
+    assert len(found) == 100 and len({tuple(f[0][0]) for f in found}) == 100
+    np.testing.assert_allclose([score for _, score in found], np.sort(scores)[::-1][:100], rtol=0, atol=1e-12)
+    for indices, score in found:
+        assert log_probs[np.arange(6), indices[0]].sum() == pytest.approx(score, abs=1e-12)
+    # two tables (normal and reduce) against brute force over a small space
+    tables = [F.log_softmax(torch.randn(3, 4), dim=-1).double().numpy() for _ in range(2)]
+    brute = sorted((sum(t[np.arange(3), list(c[3 * k:3 * k + 3])].sum() for k, t in enumerate(tables))
+                    for c in itertools.product(range(4), repeat=6)), reverse=True)
+    np.testing.assert_allclose([s for _, s in top_k_structures(tables, 50)], brute[:50], atol=1e-12)
+
+
+# --------------------------------------------------------------------------------------- ENAS
+def test_enas_reinforce_terms_on_hand_made_numbers():
+    log_prob = torch.tensor(-2.0, requires_grad=True)
+    loss, baseline, reward = reinforce_loss(log_prob, entropy=1.5, accuracy=0.5, baseline=0.4,
+                                            entropy_weight=0.1, decay=0.9)
+    assert reward == pytest.approx(0.65)
+    assert float(loss.detach()) == pytest.approx(2.0 * 0.25)  # -log_prob * (reward - baseline)
+    assert baseline == pytest.approx(0.4 - 0.1 * (0.4 - 0.65))
+    loss.backward()
+    assert float(log_prob.grad) == pytest.approx(-0.25)
+    first, baseline, reward = reinforce_loss(torch.tensor(-1.0), 2.0, 0.3, None, 1e-4, 0.99)
+    assert float(first) == 0.0 and baseline == pytest.approx(0.3002) == reward
+
+
+def test_enas_controller_log_prob_and_entropy_are_the_sums_over_edges():
+    from autodl.models.controller import Controller
+
+    torch.manual_seed(0)
+    controller = Controller()
+    log_prob, entropy, ops, probs = controller(torch.Generator().manual_seed(1))
+    assert len(ops) == 6 and probs.shape == (6, 5)
+    torch.testing.assert_close(probs.sum(dim=1), torch.ones(6, dtype=torch.float32))
+    rows = probs.double()
+    assert float(log_prob) == pytest.approx(float(rows[torch.arange(6), ops].log().sum()), rel=1e-5)
+    assert float(entropy) == pytest.approx(float(-(rows * rows.log()).sum()), rel=1e-5)
+    assert (probs.max() <= 1 / (1 + 4 * np.exp(-5.0))).item()  # logits are bounded by 2.5 tanh(.)
+    rescored = controller(actions=ops)
+    assert float(rescored[0]) == pytest.approx(float(log_prob)) and rescored[2] == ops
+
+
+# -------------------------------------------------------------------------- entry point and errors
+def run_cli(*args):
+    return subprocess.run([sys.executable, str(ROOT / "exps" / "search-cell.py"), *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--algo", "nope"], "argument --algo: invalid choice: 'nope'"),
+    (["--algo", "enas", "--space", "darts"], "algorithm 'enas' is not offered on the 'darts' space"),
+    (["--algo", "gdas", "--dataset", "cifar10", "--data-path", "/nonexistent/cifar"], "/nonexistent/cifar"),
+    (["--algo", "gdas", "--space", "darts", "--benchmark", "/nonexistent.pth"], "--benchmark needs the nas-bench-201"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
+    base = ["--dataset", "digits16", "--save-dir", str(tmp_path / "run")]
+    done = run_cli(*base, *args)
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_benchmark_numbers_are_logged_every_epoch_and_stored_in_the_artifact(tmp_path):
+    from autodl.benchmarks.nb201 import NB201Benchmark
+    from autodl.benchmarks.nb201.synthetic import write_synthetic_store
+
+    store = write_synthetic_store(tmp_path / "store", epochs=(2, 3))
+    optim, search = OPTIM.__class__(**{**OPTIM.__dict__, "epochs": 2}), SearchConfig(**TINY)
+    result = run_search("gdas", optim, search, "digits16", tmp_path / "run", seed=1, batch_size=128, device="cpu",
+                        benchmark=store, progress=False, echo=False)
+    bench = NB201Benchmark.open(store)
+    for record in result.history:
+        assert record["bench_cifar10_valid"] == bench.metric(record["arch"], "cifar10", "valid")
+        assert record["bench_cifar100_test"] == bench.final_accuracy(record["arch"], "cifar100")
+    artifact = load_artifact(result.artifact)
+    assert artifact.benchmark["hp"] == "200"
+    assert artifact.benchmark["bench_ImageNet16-120_test"] == bench.final_accuracy(result.arch, "ImageNet16-120")
+    assert artifact.search_cost_s >= sum(r["epoch_time_s"] for r in result.history)
