@@ -5,8 +5,14 @@ edges leaving node ``j`` read the same tensor, so its ReLU and its 3 x 3 average
 once, and the 1 x 1 and 3 x 3 convolutions of all those edges run as one convolution each, with their
 output channels stacked (``[edge 0 | edge 1 | ...]``).  In the weighted-sum mode the op weights of the
 two convolutions are folded into the batch normalisation (affine-free BN times ``w`` is BN with
-scale ``w``), and ``none`` is not computed at all (its output is zero).  The values are those of the
-per-op formulation (spec 1.4) within float rounding; ``exps/bench/supernet_step.py`` checks it.
+scale ``w``), and ``none`` is not computed at all (its output is zero).  In the sampled modes only the
+selected ops run: the selected edge's slice of the stacked weights, one ReLU and one pooling per source
+at most, the selected weight folded into the BN scale, each node's constant (the unselected weights)
+computed once, and every node's terms summed into one new tensor.  On the CPU the cells compute in
+channels-last (NHWC) memory layout: oneDNN's convolutions and the 3 x 3 average pooling (forward and
+backward) are up to several times faster there at these shapes.  The values are those of the per-op
+formulation (spec 1.4, :class:`PerOpSearchCell`) within float rounding; ``tests/test_supernet_nb201.py``
+and ``exps/bench/supernet_step.py`` check it.
 
 Forward modes (``weights`` / ``indices`` are lists with one entry per architecture tensor, here one):
 
@@ -73,6 +79,8 @@ class SearchCell(nn.Module):
 
     def _bn(self, inputs: torch.Tensor, kind: str, source: int, channels: slice | None,
             scale: torch.Tensor | None) -> torch.Tensor:
+        """Affine-free BN (times ``scale``) of the ``channels`` (all when None) of the stacked ``kind``
+        convolution of ``source``; their running statistics are views, updated in place."""
         mean, var = getattr(self, f"{kind}_{source}_mean"), getattr(self, f"{kind}_{source}_var")
         if mean is not None and channels is not None:
             mean, var = mean[channels], var[channels]
@@ -81,6 +89,8 @@ class SearchCell(nn.Module):
 
     def forward(self, inputs: torch.Tensor, weights: torch.Tensor | None = None,
                 indices: Sequence[int] | None = None) -> torch.Tensor:
+        if inputs.device.type == "cpu":  # oneDNN's convolutions and the pooling are faster in NHWC here
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
         if indices is None:
             return self._weighted(inputs, weights)
         return self._sampled(inputs, weights, indices)
@@ -97,44 +107,73 @@ class SearchCell(nn.Module):
             y1 = self._bn(F.conv2d(relu, self.conv1x1[j]), "bn1x1", j, None, w[:, CONV1].repeat_interleave(C))
             y3 = self._bn(F.conv2d(relu, self.conv3x3[j], padding=1), "bn3x3", j, None, w[:, CONV3].repeat_interleave(C))
             pooled = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+            parts1, parts3 = y1.split(C, dim=1), y3.split(C, dim=1)
             for slot, e in enumerate(out):
                 to = EDGES[e][0]
-                part = slice(slot * C, (slot + 1) * C)
-                term = y1[:, part] + y3[:, part] + w[slot, SKIP] * x + w[slot, POOL] * pooled
-                totals[to] = term if totals[to] is None else totals[to] + term
+                if totals[to] is None:  # a new tensor, so the further terms are added in place
+                    totals[to] = parts1[slot] + parts3[slot]
+                else:
+                    totals[to].add_(parts1[slot]).add_(parts3[slot])
+                totals[to].addcmul_(x, w[slot, SKIP]).addcmul_(pooled, w[slot, POOL])
             nodes.append(totals[j + 1])
         return nodes[-1]
 
     def _sampled(self, inputs: torch.Tensor, weights: torch.Tensor | None, indices: Sequence[int]) -> torch.Tensor:
+        C = self.C
         nodes = [inputs]
-        for to in range(1, NUM_NODES):
-            total, constant = None, None
-            for e, (node, j) in enumerate(EDGES):
-                if node != to:
-                    continue
-                op = indices[e]
-                if weights is not None:  # the unselected weights: value 0 (straight-through), gradient 1
-                    rest = weights[e].sum() - weights[e, op]
-                    constant = rest if constant is None else constant + rest
-                if op == NONE:
-                    continue
-                term = self._op(nodes[j], op, j, e, None if weights is None else weights[e, op])
-                total = term if total is None else total + term
-            if total is None:
-                total = torch.zeros_like(inputs)
-            nodes.append(total if constant is None else total + constant)
-        return nodes[-1]
+        # node -> [sum, owned]: owned sums are new tensors that later terms are added to in place
+        totals: list[list | None] = [None] * NUM_NODES
+        selected = constants = None
+        if weights is not None:
+            # the selected weight of every edge, and per node the sum of its edges' other weights
+            # (value 0 for straight-through one-hot weights, gradient 1)
+            selected = weights.gather(1, torch.tensor(indices, device=weights.device).unsqueeze(1)).squeeze(1)
+            rest = weights.sum(dim=1) - selected
+            constants = [None] + [rest[[e for e, (to, _) in enumerate(EDGES) if to == node]].sum()
+                                  for node in range(1, NUM_NODES)]
 
-    def _op(self, x: torch.Tensor, op: int, source: int, edge: int, weight: torch.Tensor | None) -> torch.Tensor:
-        if op == SKIP:
-            return x if weight is None else weight * x
-        if op == POOL:
-            pooled = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
-            return pooled if weight is None else weight * pooled
-        part = slice(self.slot[edge] * self.C, (self.slot[edge] + 1) * self.C)
-        kind, params, padding = ("bn1x1", self.conv1x1, 0) if op == CONV1 else ("bn3x3", self.conv3x3, 1)
-        scale = None if weight is None else weight.expand(self.C)
-        return self._bn(F.conv2d(torch.relu(x), params[source][part], padding=padding), kind, source, part, scale)
+        def add(node: int, term: torch.Tensor, owned: bool, scale: torch.Tensor | None = None) -> None:
+            entry = totals[node]
+            if entry is None:
+                totals[node] = [term, owned] if scale is None else [term * scale, True]
+            elif not entry[1]:
+                totals[node] = [entry[0] + term if scale is None else torch.addcmul(entry[0], term, scale), True]
+            elif scale is None:
+                entry[0].add_(term)
+            else:
+                entry[0].addcmul_(term, scale)
+
+        for j in range(NUM_NODES - 1):
+            if j > 0:
+                nodes.append(self._node(totals[j], inputs, None if constants is None else constants[j]))
+            x = nodes[j]
+            out = self.out_edges[j]
+            ops = [indices[e] for e in out]
+            relu = torch.relu(x) if CONV1 in ops or CONV3 in ops else None
+            for slot, (e, op) in enumerate(zip(out, ops)):
+                if op not in (CONV1, CONV3):
+                    continue
+                part = slice(slot * C, (slot + 1) * C)
+                params, kind, padding = (self.conv1x1, "bn1x1", 0) if op == CONV1 else (self.conv3x3, "bn3x3", 1)
+                # a contiguous scale: CPU batch-norm backward in NHWC is wrong with an expanded one (torch 2.x)
+                scale = None if selected is None else selected[e].repeat(C)
+                add(EDGES[e][0], self._bn(F.conv2d(relu, params[j][part], padding=padding), kind, j, part, scale), True)
+            pooled = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False) if POOL in ops else None
+            for e, op in zip(out, ops):
+                if op in (SKIP, POOL):
+                    add(EDGES[e][0], x if op == SKIP else pooled, False, None if selected is None else selected[e])
+        return self._node(totals[NUM_NODES - 1], inputs, None if constants is None else constants[NUM_NODES - 1])
+
+    @staticmethod
+    def _node(entry: list | None, inputs: torch.Tensor, constant: torch.Tensor | None) -> torch.Tensor:
+        """A node's value: its sum (zeros if every edge into it is ``none``) plus its constant."""
+        if entry is None:
+            total = torch.zeros_like(inputs)
+            return total if constant is None else total + constant
+        total, owned = entry
+        if constant is None:
+            return total
+        return total.add_(constant) if owned else total + constant
 
     def extra_repr(self) -> str:
         return f"C={self.C}, track_running_stats={self.track}"
