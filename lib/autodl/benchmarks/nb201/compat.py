@@ -20,24 +20,14 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .common import (DOWNLOAD_HINT, OFFICIAL_ARCHIVE_DIR, SIMULATE_DATASETS, BenchmarkError, arch_to_string,
-                     check_choice, default_benchmark_path, remap_dataset_set_names, resolve_hp, torch_home)
+from .common import (DOWNLOAD_HINT, OFFICIAL_ARCHIVE_DIR, REPORTING, SETTINGS, SIMULATE_DATASETS, BenchmarkError,
+                     arch_to_string, check_choice, default_benchmark_path, remap_dataset_set_names, resolve_hp,
+                     set_layout, split_choices, torch_home)
 from .readers import NATS_SUFFIX, BenchmarkSource, load_archive_record
 from .records import ArchResults, ResultsCount, print_information
 from .store import INDEX_FILE, DatasetTable, Store
 
 OP_NAMES = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-
-# get_more_info output groups: (key prefix, evaluation set) per dataset, in the official key order.
-_MORE_INFO_SETS = {
-    "cifar10-valid": (("valid", "x-valid"), ("test", "ori-test")),
-    "cifar10": (("test", "ori-test"),),
-    # the builder's offline digits settings stand in for cifar10-valid and cifar10
-    "digits-valid": (("valid", "x-valid"), ("test", "ori-test")),
-    "digits": (("test", "ori-test"),),
-}
-_DEFAULT_MORE_INFO_SETS = (("valid", "x-valid"), ("test", "x-test"), ("valtest", "ori-test"))
-
 
 def _hp(hp: Any, use_12epochs_result: bool | None, default: str = "12") -> str:
     if isinstance(hp, bool):  # a v1 call passing use_12epochs_result positionally
@@ -60,7 +50,8 @@ class NASBench201API:
         self.arch2infos_dict: "OrderedDict[int, OrderedDict[str, ArchResults]]" = OrderedDict()
         if file_path_or_dict is None:
             file_path_or_dict = default_benchmark_path()
-            print(f"Try to use the default NAS-Bench-201 path from {file_path_or_dict}.")
+            if verbose:
+                print(f"Try to use the default NAS-Bench-201 path from {file_path_or_dict}.")
         if isinstance(file_path_or_dict, (str, os.PathLike)):
             path = Path(file_path_or_dict)
             if verbose:
@@ -221,11 +212,12 @@ class NASBench201API:
         train = archresult.get_metrics(dataset, "train", iepoch=iepoch, is_random=is_random)
         total = train["iepoch"] + 1
         info = _timed("train", train, total)
-        for prefix, setname in _MORE_INFO_SETS.get(dataset, _DEFAULT_MORE_INFO_SETS):
+        layout = set_layout(dataset)
+        for prefix, setname in layout.sets:
             try:
                 metrics = archresult.get_metrics(dataset, setname, iepoch=iepoch, is_random=is_random)
             except (BenchmarkError, KeyError):
-                if dataset == "cifar10-valid" and prefix == "valid":
+                if prefix == layout.required:
                     raise
                 continue
             info.update(_timed(prefix, metrics, total))
@@ -248,12 +240,13 @@ class NASBench201API:
                             account_time: bool = True) -> tuple[Any, Any, Any, float]:
         """(valid accuracy, latency, time cost, accumulated time) of "training" ``arch`` once (one random seed).
 
-        ``cifar10`` reads the ``cifar10-valid`` record; the cost is the train time plus one validation pass.
+        The valid accuracy is that of the dataset's search split (``REPORTING``: ``cifar10`` reads the
+        ``cifar10-valid`` record, ``digits`` the ``digits-valid`` one); the cost is the train time plus one
+        validation pass.
         """
         index = self.query_index_by_arch(arch)
         check_choice("dataset", dataset, SIMULATE_DATASETS)
-        info = self.get_more_info(index, "cifar10-valid" if dataset == "cifar10" else dataset, iepoch=iepoch,
-                                  hp=hp, is_random=True)
+        info = self.get_more_info(index, REPORTING[dataset].valid[0], iepoch=iepoch, hp=hp, is_random=True)
         if info["train-all-time"] is None or info["valid-per-time"] is None:
             raise BenchmarkError(f"{self.filename} records no training times (a v1_0 file); use NAS-Bench-201-v1_1-096897.pth")
         valid_acc, time_cost = info["valid-accuracy"], info["train-all-time"] + info["valid-per-time"]
@@ -268,14 +261,18 @@ class NASBench201API:
         """(index, seed-averaged accuracy) of the best evaluated architecture under optional FLOP/param caps."""
         hp = _hp(hp, use_12epochs_result)
         self._has_hp(hp)
+        named = dataset, metric_on_set
         dataset, setname = remap_dataset_set_names(dataset, metric_on_set)
         candidates: list[tuple[int, Any]] = []
         objects = [i for i in self.evaluated_indexes if i in self.arch2infos_dict]
         if self._store is not None:
+            if dataset != named[0] and dataset not in self._store.datasets(hp):
+                raise BenchmarkError(f"set {metric_on_set!r} of {named[0]} is recorded on {dataset}, which this benchmark "
+                                     f"does not have for hp {hp}; it has {', '.join(self._store.datasets(hp))}")
             table = self._store.table(hp, dataset)
             mask = self._store.evaluated.copy()
             mask[list(self.arch2infos_dict)] = False
-            best = _store_find_best(table, setname, mask, FLOP_max, Param_max)
+            best = _store_find_best(table, setname, mask, FLOP_max, Param_max, named)
             if best[0] >= 0:
                 candidates.append(best)
         for index in objects:
@@ -295,7 +292,7 @@ class NASBench201API:
         """Histogram {number of trials: number of architectures} of ``dataset`` under ``hp``."""
         hp = _hp(hp, use_12epochs_result)
         self._has_hp(hp)
-        check_choice("dataset", dataset, ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120"))
+        check_choice("dataset", dataset, SETTINGS)
         counts = np.zeros(len(self), dtype=np.int64)
         if self._store is not None and dataset in self._store.datasets(hp):
             counts = (self._store.table(hp, dataset).seeds >= 0).sum(axis=1)
@@ -449,15 +446,18 @@ def _epoch_rows(table: DatasetTable, index: int, slots: list[int], iepoch: int |
     return (values[0] if len(slots) == 1 else values.mean(axis=0)).tolist(), iepoch + 1
 
 
-_PLANS: dict[int, tuple[DatasetTable, list[tuple[str, int | None]]]] = {}
+_PLANS: dict[int, tuple[DatasetTable, list[tuple[str, int | None, str | None]]]] = {}
 
 
-def _more_info_plan(table: DatasetTable) -> list[tuple[str, int | None]]:
-    """(key prefix, first ``final.npy`` row of its set) in the official key order of ``get_more_info``."""
+def _more_info_plan(table: DatasetTable) -> list[tuple[str, int | None, str | None]]:
+    """(key prefix, first ``final.npy`` row of its set, the set's name when the layout requires it) in the
+    official key order of ``get_more_info``."""
     plan = _PLANS.get(id(table))
     if plan is None or plan[0] is not table:
-        pairs = _MORE_INFO_SETS.get(table.dataset, _DEFAULT_MORE_INFO_SETS)
-        plan = _PLANS[id(table)] = (table, [(prefix, table.final_index.get(f"{name}-loss")) for prefix, name in pairs])
+        layout = set_layout(table.dataset)
+        plan = _PLANS[id(table)] = (table, [(prefix, table.final_index.get(f"{name}-loss"),
+                                             name if prefix == layout.required else None)
+                                            for prefix, name in layout.sets])
     return plan[1]
 
 
@@ -467,10 +467,10 @@ def _store_more_info(table: DatasetTable, index: int, iepoch: int | None, is_ran
     all_time = None if all_time != all_time else all_time
     info = {"train-loss": values[0], "train-accuracy": values[1],
             "train-per-time": all_time / total if all_time is not None else None, "train-all-time": all_time}
-    for prefix, start in _more_info_plan(table):
+    for prefix, start, required in _more_info_plan(table):
         if start is None or values[start + 1] != values[start + 1]:
-            if prefix == "valid" and table.dataset == "cifar10-valid":
-                raise BenchmarkError(f"architecture {index} has no x-valid result on cifar10-valid; the store is incomplete")
+            if required is not None:
+                raise BenchmarkError(f"architecture {index} has no {required} result on {table.dataset}; the store is incomplete")
             continue
         loss, accuracy, _, set_time = values[start: start + 4]
         if set_time != set_time:
@@ -492,12 +492,26 @@ def _store_cost_info(table: DatasetTable, index: int) -> dict[str, Any]:
     return info
 
 
+def _unknown_set(table: DatasetTable, named: tuple[str, str]) -> BenchmarkError:
+    """The error for ``find_best(*named)`` whose set ``table`` lacks, listing exactly the names it accepts."""
+    dataset, metric_on_set = named
+    if remap_dataset_set_names(dataset, metric_on_set) != named:  # a reporting dataset's generic name, not recorded
+        return BenchmarkError(f"set {metric_on_set!r} of {dataset} is recorded on {table.dataset}, which has no such set "
+                              f"in this benchmark; it has train, {', '.join(table.eval_sets)}")
+    if dataset in REPORTING:
+        choices = split_choices(dataset, table.eval_sets)
+    else:  # the official rule on a setting: only 'valid' stands for 'x-valid'
+        names = ["train"] + (["valid (= x-valid)"] if "x-valid" in table.eval_sets else []) + list(table.eval_sets)
+        choices = ", ".join(names[:-1]) + f" or {names[-1]}"
+    return BenchmarkError(f"unknown set {metric_on_set!r} for {dataset}; expected {choices}")
+
+
 def _store_find_best(table: DatasetTable, setname: str, mask: np.ndarray, flop_max: float | None,
-                     param_max: float | None) -> tuple[int, Any]:
+                     param_max: float | None, named: tuple[str, str]) -> tuple[int, Any]:
     setname = "x-valid" if setname == "valid" else setname
     row = table.final_index.get("train-accuracy" if setname == "train" else f"{setname}-accuracy")
     if row is None:
-        raise BenchmarkError(f"unknown set {setname!r} for {table.dataset}; expected train, valid, test or one of {', '.join(table.eval_sets)}")
+        raise _unknown_set(table, named)
     accuracy = table.seed_mean_row("final", row)
     keep = mask & ~np.isnan(accuracy)
     if flop_max is not None:

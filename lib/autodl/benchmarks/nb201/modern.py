@@ -15,15 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from .common import (SIMULATE_DATASETS, BenchmarkError, arch_to_string, check_choice, default_benchmark_path,
-                     remap_dataset_set_names)
+from .common import (REPORTING, SIMULATE_DATASETS, BenchmarkError, arch_to_string, check_choice,
+                     default_benchmark_path, resolve_split, split_choices)
 from .readers import BenchmarkSource
 from .store import INDEX_FILE, DatasetTable, Store
 
 METRICS = ("accuracy", "loss", "epoch-time", "total-time", "accuracy5")
-REPORT_SPLIT = {"cifar10": ("cifar10", "ori-test"), "cifar100": ("cifar100", "x-test"),
-                "ImageNet16-120": ("ImageNet16-120", "x-test")}
-"""The paper's test numbers: ``cifar10`` is trained on train+valid and tested on ``ori-test``; the others on ``x-test``."""
+REPORT_SPLIT = {dataset: splits.test for dataset, splits in REPORTING.items()}
+"""The paper's test numbers: ``cifar10`` is trained on train+valid and tested on ``ori-test``; the others on ``x-test``
+(the digits demo's ``digits`` and ``digits-halves`` likewise; see ``common.REPORTING``)."""
 
 
 class ReportingWarning(UserWarning):
@@ -87,14 +87,18 @@ class NB201Benchmark:
     # --------------------------------------------------------------------------------- helpers
     def _locate(self, dataset: str, split: str, hp: str) -> tuple[DatasetTable, str]:
         hp = str(hp)
-        dataset, setname = remap_dataset_set_names(dataset, split)
-        if dataset == "cifar10-valid":
-            setname = {"valid": "x-valid", "test": "ori-test"}.get(setname, setname)
-        table = self.store.table(hp, dataset)
+        setting, setname = resolve_split(dataset, split)
+        if setting != dataset and setting not in self.store.datasets(hp):
+            raise BenchmarkError(f"split {split!r} of {dataset} is recorded on {setting}, which this benchmark does not "
+                                 f"have for hp {hp}; it has {', '.join(self.store.datasets(hp))}")
+        table = self.store.table(hp, setting)
         if setname != "train" and setname not in table.eval_sets:
-            raise BenchmarkError(
-                f"unknown split {split!r} for {dataset}; expected train, valid, test or one of {', '.join(table.eval_sets)}"
-            )
+            if (setting, setname) != (dataset, split):
+                raise BenchmarkError(
+                    f"split {split!r} of {dataset} is {setname} of {setting}, which this benchmark did not record "
+                    f"(hp {hp}); it has train, {', '.join(table.eval_sets)}"
+                )
+            raise BenchmarkError(f"unknown split {split!r} for {dataset}; expected {split_choices(dataset, table.eval_sets)}")
         return table, setname
 
     @staticmethod
@@ -154,8 +158,8 @@ class NB201Benchmark:
         seeds = table.seed_list(index)
         if not seeds:
             raise BenchmarkError(f"architecture {index} has no {hp}-epoch run on {dataset}; choose an evaluated architecture")
+        self._row_name(setname, metric)  # checks the metric (top-5 is recorded for train only)
         name = {"epoch-time": "time", "total-time": "time"}.get(metric, metric)
-        check_choice("metric", metric, METRICS)
         curves = table.curves[index, : len(seeds), :, table.curve_index[f"{setname}-{name}"]].astype(np.float64)
         if metric == "total-time":
             curves = np.cumsum(curves, axis=1)
@@ -221,7 +225,8 @@ class NB201Benchmark:
 
     # ------------------------------------------------------------------------------- reporting
     def final_accuracy(self, arch: Any, dataset: str, hp: str = "200") -> float:
-        """The paper's test accuracy: hp 200, mean over seeds, ``ori-test`` (cifar10) or ``x-test`` (cifar100, ImageNet16-120)."""
+        """The paper's test accuracy: hp 200, mean over seeds, on ``REPORT_SPLIT[dataset]``: ``ori-test`` of cifar10
+        (digits) or ``x-test`` of cifar100, ImageNet16-120 (digits-halves)."""
         check_choice("reporting dataset", dataset, SIMULATE_DATASETS)
         self._warn_hp(hp)
         name, setname = REPORT_SPLIT[dataset]

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .common import BenchmarkError, check_choice
+from .common import BenchmarkError, check_choice, set_layout
 
 _RESULT_DEFAULTS: dict[str, Any] = {
     "name": None, "net_state_dict": None, "train_acc1es": None, "train_acc5es": None, "train_losses": None,
@@ -330,15 +330,10 @@ def print_information(information: ArchResults, extra_info: Any = None, show: bo
         latency = costs["latency"]
         latency_text = f"{latency * 1000:.2f}" if latency is not None and latency > 0 else None
         lines.append(f"{dataset:14s} FLOP={costs['flops']:6.2f} M, Params={costs['params']:.3f} MB, latency={latency_text} ms.")
-        train = _metric_text(information.get_metrics(dataset, "train"))
-        if dataset == "cifar10-valid":
-            lines.append(f"{dataset:14s} train : [{train}], valid : [{_metric_text(information.get_metrics(dataset, 'x-valid'))}]")
-        elif dataset == "cifar10":
-            lines.append(f"{dataset:14s} train : [{train}], test  : [{_metric_text(information.get_metrics(dataset, 'ori-test'))}]")
-        else:
-            valid = _metric_text(information.get_metrics(dataset, "x-valid"))
-            test = _metric_text(information.get_metrics(dataset, "x-test"))
-            lines.append(f"{dataset:14s} train : [{train}], valid : [{valid}], test : [{test}]")
+        parts = [f"train : [{_metric_text(information.get_metrics(dataset, 'train'))}]"]
+        for label, setname in set_layout(dataset).summary:  # cifar10-valid: valid; cifar10: test; others: both
+            parts.append(f"{label} : [{_metric_text(information.get_metrics(dataset, setname))}]")
+        lines.append(f"{dataset:14s} " + ", ".join(parts))
     if show:
         print("\n".join(lines))
     return lines
