@@ -2,18 +2,46 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 import time
 from pathlib import Path
 from typing import Callable
 
 
+def _fresh_name(parent: Path, name: str, create: Callable[[Path], None]) -> Path:
+    """Call ``create(path)`` on a new hidden path ``parent/.<name>.<random>.tmp`` (retried if it exists)."""
+    for _ in range(100):
+        path = parent / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            create(path)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"could not create a temporary file next to {parent / name}; clean up {parent}")
+
+
+def make_temp_file(parent: Path, name: str) -> Path:
+    """Create an empty temporary file in ``parent`` for ``name``, with the mode a new file gets (0666 minus the umask).
+
+    ``tempfile.mkstemp`` creates files 0600 and that mode would survive the rename over ``name``; ``os.open``
+    with mode 0666 lets the kernel apply the process's current umask, so nothing here reads or changes it.
+    """
+    return _fresh_name(Path(parent), name, lambda path: os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
+
+
+def make_temp_dir(parent: Path, name: str) -> Path:
+    """Create an empty temporary folder in ``parent`` for ``name``, with the mode a new folder gets (0777 minus the umask)."""
+    return _fresh_name(Path(parent), name, lambda path: os.mkdir(path, 0o777))
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file over ``path``: readers never see half a file."""
+    """Call ``write(tmp_path)`` then rename the temporary file over ``path``: readers never see half a file.
+
+    The file gets the mode of any new file (0644 under umask 022), not a temporary file's 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = str(make_temp_file(path.parent, path.name))
     try:
         write(tmp)
         with open(tmp, "rb") as handle:

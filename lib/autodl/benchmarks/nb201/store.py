@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ...utils import make_temp_dir
 from .common import BenchmarkError, check_choice
 from .readers import BenchmarkSource
 
@@ -320,7 +320,7 @@ def convert(source: BenchmarkSource | str | os.PathLike | dict, out_dir: str | o
         source = BenchmarkSource.open(source)
     layout = scan_layout(source)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    work = make_temp_dir(out_dir.parent, out_dir.name)  # the mode of a new folder, not mkdtemp's 0700
     try:
         arrays = _Arrays(len(source.meta_archs), layout, curve_dtype, work)
         evaluated = _fill(source, arrays, layout, curve_dtype, progress)
