@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                    "write-store": lambda: worker_write_store(rest[0], int(rest[1]))}
         print(json.dumps(workers[kind]()))
         return 0
+    os.makedirs(args.workdir or tempfile.gettempdir(), exist_ok=True)  # a --workdir that does not exist yet
     with tempfile.TemporaryDirectory(dir=args.workdir) as scratch:
         scratch_path = Path(scratch)
         store = str(scratch_path / "full.store")
