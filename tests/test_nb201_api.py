@@ -257,7 +257,7 @@ def test_reload_archive_with_weights_and_clear_params(files, raw, tmp_path):
         api.reload(archive, 3)
 
 
-def test_default_location_error_names_the_files(tmp_path, monkeypatch, files):
+def test_default_location_error_names_the_files(tmp_path, monkeypatch, files, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(BenchmarkError) as error:
         NASBench201API(None, verbose=False)
@@ -266,7 +266,11 @@ def test_default_location_error_names_the_files(tmp_path, monkeypatch, files):
     assert str(tmp_path / "NAS-Bench-201-v1_1-096897.pth") in message and "convert.py" in message
     Store.open(files / "exact.store")  # sanity: the store opens by itself
     (tmp_path / "NAS-Bench-201-v1_1-096897.store").symlink_to(files / "exact.store")
+    capsys.readouterr()
     assert len(NASBench201API(None, verbose=False)) == 9
+    assert capsys.readouterr().out == ""  # verbose=False prints nothing, the default path included
+    NASBench201API(None, verbose=True)
+    assert "Try to use the default NAS-Bench-201 path" in capsys.readouterr().out
 
 
 def test_v1_0_layout_without_times(tmp_path):
