@@ -8,17 +8,21 @@ from autodl.algorithms.oneshot.run import load_search_recipe, run_search
 from autodl.cli import (ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int,
                         run_main)
 from autodl.config import SEARCH_SPACES, SearchConfig
+from autodl.errors import ConfigError
 from autodl.data.search import SEARCH_DATASETS
 
 RECIPES = Path(__file__).resolve().parents[1] / "configs" / "search"
-RECIPE_NAMES = {"darts-v1": "DARTS", "darts-v2": "DARTS", "gdas": "GDAS", "setn": "SETN", "enas": "ENAS",
-                "rsps": "RANDOM"}
 
 
 def default_recipe(algorithm: str, space: str) -> Path:
     """The original's recipe for ``algorithm`` on ``space`` (configs/search/<space>/...)."""
-    name = RECIPE_NAMES[algorithm]
-    return RECIPES / space / (f"{name}.json" if space == "nas-bench-201" else f"{name}-NASNet-CIFAR.json")
+    name = ALGORITHMS.get(algorithm).recipe
+    path = None if name is None else RECIPES / space / (
+        f"{name}.json" if space == "nas-bench-201" else f"{name}-NASNet-CIFAR.json")
+    if path is None or not path.is_file():
+        raise ConfigError(f"no recipe is shipped for {algorithm!r} on the {space!r} space; "
+                          f"pass --recipe FILE (a JSON {{optim, search}} like configs/search/{space}/*.json)")
+    return path
 
 
 def build_parser() -> ArgumentParser:
@@ -37,6 +41,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--num-cells", type=positive_int, default=None, help="search cells per stage N")
     parser.add_argument("--track-running-stats", type=int_arg, choices=[0, 1], default=None,
                         help="BN running statistics in the search cells (the scripts' BN argument)")
+    parser.add_argument("--arch-lr", type=positive_float, default=None, help="architecture learning rate (arch_LR)")
     parser.add_argument("--select-num", type=positive_int, default=None, help="SETN/RSPS: candidates per selection")
     parser.add_argument("--tau-max", type=positive_float, default=None, help="GDAS: initial temperature")
     parser.add_argument("--tau-min", type=positive_float, default=None, help="GDAS: final temperature")
@@ -61,7 +66,7 @@ def main(argv=None) -> int:
     optim, search = load_search_recipe(
         recipe, space=args.space, channel=args.channel, num_cells=args.num_cells,
         track_running_stats=None if args.track_running_stats is None else bool(args.track_running_stats),
-        select_num=args.select_num, tau_max=args.tau_max, tau_min=args.tau_min, gradient_clip=args.gradient_clip,
+        arch_LR=args.arch_lr, select_num=args.select_num, tau_max=args.tau_max, tau_min=args.tau_min, gradient_clip=args.gradient_clip,
         controller_train_steps=args.controller_train_steps, controller_num_aggregate=args.controller_num_aggregate,
         controller_num_samples=args.controller_num_samples)
     if args.epochs is not None:
@@ -71,7 +76,8 @@ def main(argv=None) -> int:
                         workers=args.workers, device=args.device, benchmark=args.benchmark,
                         deterministic=args.deterministic, progress=False if args.quiet else None,
                         echo=not args.quiet)
-    print(f"{args.algo}: {result.arch} -> {result.artifact}")
+    if result.artifact is not None:  # rank 0 writes the run; the other ranks stay silent
+        print(f"{args.algo}: {result.arch} -> {result.artifact}")
     return 0
 
 

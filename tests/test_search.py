@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from autodl.algorithms import ALGORITHMS, create_algorithm
 from autodl.algorithms.oneshot.enas import reinforce_loss
 from autodl.algorithms.oneshot.gdas import gumbel_hard
-from autodl.algorithms.oneshot.run import SUPERNETS, run_search
+from autodl.algorithms.oneshot.run import SUPERNETS, load_search_recipe, run_search
 from autodl.algorithms.oneshot.setn import top_k_structures
 from autodl.config import OptimConfig, SearchConfig
 from autodl.data.search import get_search_loaders
@@ -308,6 +308,39 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message
     done = run_cli(*base, *args)
     assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_gumbel_hard_on_non_finite_alpha_is_a_divergence_error_not_a_hang():
+    from autodl.errors import DivergenceError
+
+    alpha = torch.tensor([[0.0, float("nan"), 1.0]])
+    with pytest.raises(DivergenceError, match="architecture parameters are not finite"):
+        gumbel_hard(alpha, 1.0, torch.Generator().manual_seed(0))
+
+
+def load_search_cell_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("search_cell", ROOT / "exps" / "search-cell.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("algorithm,space", CASES)
+def test_every_registered_algorithm_has_a_shipped_recipe_on_each_space(algorithm, space):
+    path = load_search_cell_module().default_recipe(algorithm, space)
+    optim, search = load_search_recipe(path, space=space)
+    assert path.parent.name == space and search.space == space and optim.epochs > 0
+
+
+def test_an_algorithm_without_a_shipped_recipe_asks_for_recipe(monkeypatch):
+    from autodl.algorithms.registry import AlgorithmSpec
+    from autodl.errors import ConfigError
+
+    monkeypatch.setitem(ALGORITHMS._items, "new-algo", AlgorithmSpec(ALGORITHMS.get("gdas").task, {}, None))
+    with pytest.raises(ConfigError, match="no recipe is shipped for 'new-algo' on the 'darts' space; pass --recipe"):
+        load_search_cell_module().default_recipe("new-algo", "darts")
 
 
 def test_benchmark_numbers_are_logged_every_epoch_and_stored_in_the_artifact(tmp_path):

@@ -23,3 +23,7 @@ class DataError(AutoDLError):
 
 class CheckpointError(AutoDLError):
     """A checkpoint or run directory cannot be used."""
+
+
+class DivergenceError(AutoDLError):
+    """A run's parameters became non-finite (learning rate too high for the setting)."""

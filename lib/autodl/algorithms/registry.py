@@ -12,10 +12,13 @@ from ..registry import Registry
 
 @dataclass(frozen=True)
 class AlgorithmSpec:
-    """A registered search: its task class and the :class:`SearchConfig` values its name fixes."""
+    """A registered search: its task class, the :class:`SearchConfig` values its name fixes and the
+    base name of its shipped recipes (``configs/search/<space>/<recipe>[-NASNet-CIFAR].json``; None: none
+    shipped, the caller passes one)."""
 
     task: type
     fixed: dict[str, Any] = field(default_factory=dict)
+    recipe: str | None = None
 
     @property
     def spaces(self) -> tuple[str, ...]:
@@ -25,12 +28,13 @@ class AlgorithmSpec:
 ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm")
 
 
-def register_algorithm(name: str, **fixed: Any):
+def register_algorithm(name: str, recipe: str | None = None, **fixed: Any):
     """Class decorator registering a search task under ``name``; ``fixed`` SearchConfig values
-    (e.g. ``order=2``) are imposed whenever the algorithm is built under that name."""
+    (e.g. ``order=2``) are imposed whenever the algorithm is built under that name; ``recipe`` names
+    its shipped recipe files (see :class:`AlgorithmSpec`)."""
 
     def add(task: type) -> type:
-        ALGORITHMS.register(name, AlgorithmSpec(task, fixed))
+        ALGORITHMS.register(name, AlgorithmSpec(task, fixed, recipe))
         return task
 
     return add

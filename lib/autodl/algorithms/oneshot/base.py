@@ -268,17 +268,14 @@ def arch_from_json(text: str) -> Arch | Genotype:
     return Arch.from_str(text) if text.startswith("|") else Genotype.from_json(text)
 
 
-BENCHMARK_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
-
-
 def benchmark_numbers(benchmark: Any, arch: Arch) -> dict[str, float]:
     """The 200-epoch benchmark accuracy of ``arch`` on each dataset the benchmark holds: the
     validation accuracy (x-valid; cifar10-valid's for cifar10) and the paper's test accuracy
     (``final_accuracy``: ori-test on cifar10, x-test otherwise), each the mean over seeds."""
-    from ...benchmarks.nb201.common import BenchmarkError
+    from ...benchmarks.nb201.common import SIMULATE_DATASETS, BenchmarkError
 
     numbers: dict[str, float] = {}
-    for dataset in BENCHMARK_DATASETS:
+    for dataset in SIMULATE_DATASETS:
         try:
             numbers[f"bench_{dataset}_valid"] = benchmark.metric(arch, dataset, "valid", hp="200")
             numbers[f"bench_{dataset}_test"] = benchmark.final_accuracy(arch, dataset)

@@ -19,8 +19,8 @@ from ..registry import register_algorithm
 from .base import SearchTask
 
 
-@register_algorithm("darts-v1", order=1)
-@register_algorithm("darts-v2", order=2)
+@register_algorithm("darts-v1", recipe="DARTS", order=1)
+@register_algorithm("darts-v2", recipe="DARTS", order=2)
 class DARTS(SearchTask):
     """DARTS with ``config.order`` 1 (``darts-v1``) or 2 (``darts-v2``)."""
 

@@ -39,7 +39,7 @@ def reinforce_loss(log_prob: torch.Tensor, entropy: float, accuracy: float, base
     return -log_prob * (reward - baseline), baseline - (1.0 - decay) * (baseline - reward), reward
 
 
-@register_algorithm("enas")
+@register_algorithm("enas", recipe="ENAS")
 class ENAS(SearchTask):
     """Efficient NAS via parameter sharing, with an LSTM controller."""
 

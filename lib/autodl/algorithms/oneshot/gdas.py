@@ -15,29 +15,37 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ...errors import DivergenceError
 from ..registry import register_algorithm
 from .base import SearchTask
+
+
+MAX_GUMBEL_DRAWS = 5
 
 
 def gumbel_hard(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> tuple[torch.Tensor, list[int]]:
     """The straight-through one-hot weights and the selected op of each row of ``alpha``.
 
     The noise comes from ``generator`` (on the CPU, so every rank and every device draws the same);
-    a draw whose probabilities are not finite is drawn again.
+    a draw whose probabilities are not finite is drawn again, a few times at most: with finite noise
+    that only fails when ``alpha`` itself is not finite, which is an error.
     """
     log_probs = F.log_softmax(alpha, dim=-1)
-    while True:
+    for _ in range(MAX_GUMBEL_DRAWS):
         exponential = torch.empty(alpha.shape, dtype=torch.float64).exponential_(generator=generator)
         gumbel = (-exponential.log()).to(alpha.dtype).to(alpha.device)
         probs = F.softmax((log_probs + gumbel) / tau, dim=-1)
         if torch.isfinite(gumbel).all() and torch.isfinite(probs).all():
             break
+    else:
+        raise DivergenceError(f"GDAS: the architecture parameters are not finite ({alpha.detach().cpu().tolist()}); "
+                                 "the search diverged: lower arch_LR or the learning rate and rerun from a new --save-dir")
     index = probs.argmax(dim=-1)
     hard = F.one_hot(index, alpha.shape[-1]).to(probs.dtype) - probs.detach() + probs
     return hard, index.tolist()
 
 
-@register_algorithm("gdas")
+@register_algorithm("gdas", recipe="GDAS")
 class GDAS(SearchTask):
     """Gradient-based search using differentiable architecture sampling."""
 

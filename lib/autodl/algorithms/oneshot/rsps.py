@@ -15,7 +15,7 @@ from ..registry import register_algorithm
 from .base import SearchTask, prefixed
 
 
-@register_algorithm("rsps")
+@register_algorithm("rsps", recipe="RANDOM")
 class RSPS(SearchTask):
     """Random NAS with parameter sharing."""
 

@@ -53,7 +53,7 @@ def top_k_structures(log_probs: Sequence[np.ndarray], k: int) -> list[tuple[list
     return found
 
 
-@register_algorithm("setn")
+@register_algorithm("setn", recipe="SETN")
 class SETN(SearchTask):
     """Self-evaluated template network."""
 
