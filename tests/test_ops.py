@@ -14,10 +14,12 @@ SPEC_OPS = ["none", "avg_pool_3x3", "max_pool_3x3", "nor_conv_1x1", "nor_conv_3x
             "dua_sepc_3x3", "dua_sepc_5x5", "dil_sepc_3x3", "dil_sepc_5x5", "skip_connect"]
 DARTS_ALIASES = {"sep_conv_3x3": "dua_sepc_3x3", "sep_conv_5x5": "dua_sepc_5x5",
                  "dil_conv_3x3": "dil_sepc_3x3", "dil_conv_5x5": "dil_sepc_5x5"}
+# NASNet-space ops of the published genotypes and of NASP's 12-op search space
+NASNET_OPS = ["sep_conv_7x7", "conv_7x1_1x7", "conv_3x1_1x3"]
 
 
 def test_registry_holds_every_spec_op_and_the_darts_aliases():
-    assert set(OPS.names()) == set(SPEC_OPS) | set(DARTS_ALIASES)
+    assert set(OPS.names()) == set(SPEC_OPS) | set(DARTS_ALIASES) | set(NASNET_OPS)
 
 
 def test_op_sets_have_the_spec_order():
@@ -201,3 +203,12 @@ def test_ops_backpropagate():
     total = sum(build_op(name, 4, 4, 1)(inputs).sum() for name in OP_SETS["darts"] + ["nor_conv_3x3"])
     total.backward()
     assert inputs.grad is not None and torch.isfinite(inputs.grad).all()
+
+
+@pytest.mark.parametrize("name,kernel", [("conv_7x1_1x7", 7), ("conv_3x1_1x3", 3)])
+def test_asymmetric_conv_is_a_1xk_then_kx1_conv_striding_width_then_height(name, kernel):
+    op = build_op(name, 8, 12, 2)
+    first, second = op.op[1], op.op[2]
+    assert first.kernel_size == (1, kernel) and first.stride == (1, 2) and first.out_channels == 8
+    assert second.kernel_size == (kernel, 1) and second.stride == (2, 1) and second.out_channels == 12
+    assert count_parameters(op) == 8 * 8 * kernel + 8 * 12 * kernel + 2 * 12

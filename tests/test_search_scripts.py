@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NB201 = {"DARTS-V1": "darts-v1", "DARTS-V2": "darts-v2", "GDAS": "gdas", "SETN": "setn", "ENAS": "enas",
          "RANDOM-NAS": "rsps"}
 NASNET = {"DARTS1V": ("darts-v1", "DARTS-V1"), "DARTS2V": ("darts-v2", "DARTS-V2"), "GDAS": ("gdas", "GDAS"),
-          "SETN": ("setn", "SETN")}
+          "SETN": ("setn", "SETN"), "DARTS+": ("darts+", "DARTS+"), "DARTS+V1": ("darts+-v1", "DARTS+V1"),
+          "NASP": ("nasp", "NASP"), "NASP-12ops": ("nasp-12ops", "NASP-12ops")}
 SCRIPTS = ([(f"scripts-search/algos/{name}.sh", 3) for name in NB201]
            + [(f"scripts-search/{name}-search-NASNet-space.sh", 2) for name in NASNET])
 

@@ -23,6 +23,8 @@ SCHEDULERS = ("cos", "multistep", "exponential", "linear", "constant")
 OPTIMIZERS = ("SGD", "RMSprop")
 CRITERIA = ("Softmax", "SmoothSoftmax")
 SEARCH_SPACES = ("nas-bench-201", "darts")
+SEARCH_OP_SETS = ("default", "nasp-12ops")
+"""Op lists of the search supernets: the space's own, or NASP's 12 ops on the DARTS space."""
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,19 @@ class SearchConfig:
     controller_bl_dec: float = 0.99
     controller_num_samples: int = 100
     controller_epoch_samples: int = 10
+    op_set: str = "default"
+    complexity_weight: float = 0.0
+    stop_skip_limit: int = 2
+    stop_rank_patience: int = 10
 
     def __post_init__(self) -> None:
         _choice(self, "space", SEARCH_SPACES)
+        _choice(self, "op_set", SEARCH_OP_SETS)
+        if self.op_set != "default" and self.space != "darts":
+            raise ConfigError(f"op_set={self.op_set!r} is an op list of the DARTS space; use --space darts "
+                              f"or op_set 'default' on the {self.space!r} space")
+        if self.complexity_weight < 0:
+            raise ConfigError(f"complexity_weight must be >= 0, got {self.complexity_weight}")
         if len(self.arch_betas) != 2:
             raise ConfigError(f"arch_betas must hold two numbers, got {self.arch_betas}")
         if self.order not in (1, 2):
@@ -112,7 +124,8 @@ class SearchConfig:
                   "controller_train_steps": self.controller_train_steps,
                   "controller_num_aggregate": self.controller_num_aggregate,
                   "controller_num_samples": self.controller_num_samples,
-                  "controller_epoch_samples": self.controller_epoch_samples}
+                  "controller_epoch_samples": self.controller_epoch_samples,
+                  "stop_skip_limit": self.stop_skip_limit, "stop_rank_patience": self.stop_rank_patience}
         bad = [f"{key}={value}" for key, value in counts.items() if value < 1]
         if bad:
             raise ConfigError(f"{', '.join(bad)}: these counts must be >= 1")

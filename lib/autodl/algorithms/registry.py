@@ -19,22 +19,24 @@ class AlgorithmSpec:
     task: type
     fixed: dict[str, Any] = field(default_factory=dict)
     recipe: str | None = None
+    only_spaces: tuple[str, ...] | None = None
 
     @property
     def spaces(self) -> tuple[str, ...]:
-        return self.task.spaces
+        """The spaces this name runs on: the task's, or fewer where the name says so."""
+        return self.only_spaces or self.task.spaces
 
 
 ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm")
 
 
-def register_algorithm(name: str, recipe: str | None = None, **fixed: Any):
+def register_algorithm(name: str, recipe: str | None = None, spaces: tuple[str, ...] | None = None, **fixed: Any):
     """Class decorator registering a search task under ``name``; ``fixed`` SearchConfig values
     (e.g. ``order=2``) are imposed whenever the algorithm is built under that name; ``recipe`` names
-    its shipped recipe files (see :class:`AlgorithmSpec`)."""
+    its shipped recipe files and ``spaces`` restricts the task's spaces (see :class:`AlgorithmSpec`)."""
 
     def add(task: type) -> type:
-        ALGORITHMS.register(name, AlgorithmSpec(task, fixed, recipe))
+        ALGORITHMS.register(name, AlgorithmSpec(task, fixed, recipe, spaces))
         return task
 
     return add

@@ -41,6 +41,10 @@ class Task(ABC):
         """Evaluation or other epoch-end work; returns metrics to record."""
         return {}
 
+    def stop_reason(self) -> str | None:
+        """Why training ends before its last epoch (early stopping; part of the task's state), or None."""
+        return None
+
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:
         """Everything a checkpoint must hold to resume exactly (models, optimisers, schedules)."""
@@ -105,6 +109,10 @@ class Trainer:
         """Train the remaining epochs; returns the per-epoch metrics history."""
         start = self._resume()
         for epoch in range(start, self.epochs):
+            reason = self.task.stop_reason()
+            if reason is not None:
+                self._log(f"stopped early after epoch {epoch}/{self.epochs}: {reason}")
+                break
             began = time.perf_counter()
             self.task.start_epoch(epoch, self.epochs)
             record: dict[str, Any] = {"epoch": epoch}

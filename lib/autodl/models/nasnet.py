@@ -16,39 +16,10 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..spaces.nasnet import GENOTYPES, Genotype, SpaceError, get_genotype
-from .ops import DualSepConv, FactorizedReduce, ReLUConvBN, build_op
+from .ops import FactorizedReduce, ReLUConvBN, build_op
 from .registry import register_model
 
 GenotypeLike = str | os.PathLike | Genotype | Mapping[str, Any]
-ASYMMETRIC_KERNELS = {"conv_7x1_1x7": 7, "conv_3x1_1x3": 3}
-
-
-class AsymmetricConv(nn.Module):
-    """``conv_kx1_1xk`` ops: ReLU, a 1 x k conv striding the width, a k x 1 conv striding the height, BN."""
-
-    def __init__(self, C: int, kernel_size: int, stride: int) -> None:
-        super().__init__()
-        pad = kernel_size // 2
-        self.op = nn.Sequential(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(C, C, (1, kernel_size), stride=(1, stride), padding=(0, pad), bias=False),
-            nn.Conv2d(C, C, (kernel_size, 1), stride=(stride, 1), padding=(pad, 0), bias=False),
-            nn.BatchNorm2d(C),
-        )
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.op(inputs)
-
-
-def build_cell_op(name: str, C: int, stride: int) -> nn.Module:
-    """An op of an inference cell (``C`` channels in and out, affine BN), including the NASNet-only ops."""
-    if name == "sep_conv_7x7":
-        return DualSepConv(C, C, 7, stride, 3, 1)
-    if name in ASYMMETRIC_KERNELS:
-        return AsymmetricConv(C, ASYMMETRIC_KERNELS[name], stride)
-    return build_op(name, C, C, stride)
-
-
 def drop_path(inputs: torch.Tensor, prob: float) -> torch.Tensor:
     """Zero each sample with probability ``prob`` and divide the survivors by ``1 - prob``."""
     keep = 1.0 - prob
@@ -69,7 +40,7 @@ class InferCell(nn.Module):
         nodes, self.concat = genotype.cell(reduction)
         self.node_sizes = [len(node) for node in nodes]
         self.inputs = [index for node in nodes for _, index in node]
-        self.ops = nn.ModuleList(build_cell_op(op, C, 2 if reduction and index < 2 else 1)
+        self.ops = nn.ModuleList(build_op(op, C, C, 2 if reduction and index < 2 else 1)
                                  for node in nodes for op, index in node)
         self.out_channels = len(self.concat) * C
 

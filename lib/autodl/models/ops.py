@@ -77,6 +77,24 @@ class DualSepConv(nn.Module):
         return self.op_b(self.op_a(inputs))
 
 
+class AsymmetricConv(nn.Module):
+    """``conv_kx1_1xk`` ops: ReLU, a 1 x k conv striding the width, a k x 1 conv striding the height, BN."""
+
+    def __init__(self, C_in: int, C_out: int, kernel_size: int, stride: int, affine: bool = True,
+                 track_running_stats: bool = True) -> None:
+        super().__init__()
+        pad = kernel_size // 2
+        self.op = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_in, (1, kernel_size), stride=(1, stride), padding=(0, pad), bias=False),
+            nn.Conv2d(C_in, C_out, (kernel_size, 1), stride=(stride, 1), padding=(pad, 0), bias=False),
+            nn.BatchNorm2d(C_out, affine=affine, track_running_stats=track_running_stats),
+        )
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.op(inputs)
+
+
 class Pooling(nn.Module):
     """3 x 3 average or max pooling (padding excluded from averages), after a 1 x 1 projection if widths differ."""
 
@@ -220,9 +238,13 @@ for _size in (1, 3, 7):
     OPS.register(f"nor_conv_{_size}x{_size}", _nor_conv(_size))
 for _size in (3, 5):
     OPS.register(f"dua_sepc_{_size}x{_size}", _dual_sep(_size))
-    OPS.register(f"sep_conv_{_size}x{_size}", _dual_sep(_size))
     OPS.register(f"dil_sepc_{_size}x{_size}", _dilated_sep(_size))
     OPS.register(f"dil_conv_{_size}x{_size}", _dilated_sep(_size))
+for _size in (3, 5, 7):
+    OPS.register(f"sep_conv_{_size}x{_size}", _dual_sep(_size))
+for _size in (3, 7):  # conv_3x1_1x3, conv_7x1_1x7
+    OPS.register(f"conv_{_size}x1_1x{_size}", lambda C_in, C_out, stride, affine, track, k=_size: AsymmetricConv(
+        C_in, C_out, k, stride, affine, track))
 del _size
 
 

@@ -1,7 +1,8 @@
 """The DARTS/NASNet-space search supernet (spec 1.5): normal and reduction search cells of 14 mixed edges.
 
-Two architecture tensors (normal, reduce), each 14 x 8 in :data:`~autodl.spaces.nasnet.DARTS_SEARCH_OPS`
-order, initialised ``1e-3 * N(0, 1)``.  The forward modes are those of the NB201 supernet
+Two architecture tensors (normal, reduce), each 14 x K in the order of the op set (``default``: the
+8 ops of :data:`~autodl.spaces.nasnet.DARTS_SEARCH_OPS`; ``nasp-12ops``: NASP's 12), initialised
+``1e-3 * N(0, 1)``.  The forward modes are those of the NB201 supernet
 (:mod:`autodl.models.supernet_nb201`): ``weights`` (weighted sum, ``none`` skipped since it adds
 zero), ``indices`` (one op per edge), or both (GDAS: only the selected op runs).
 """
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ..spaces.nasnet import DARTS_SEARCH_OPS, Genotype, derive_genotype, edge_keys, num_edges
+from ..spaces.nasnet import SEARCH_OP_SETS, Genotype, derive_genotype, edge_keys, num_edges
 from .ops import FactorizedReduce, ReLUConvBN, build_op
 from .registry import register_model
 from .supernet_nb201 import check_choice
@@ -26,9 +27,9 @@ STEPS, MULTIPLIER, STEM_MULTIPLIER = 4, 4, 3
 class MixedEdge(nn.Module):
     """Every candidate op of one edge (``none`` included as the zero op, never computed)."""
 
-    def __init__(self, C: int, stride: int, track_running_stats: bool) -> None:
+    def __init__(self, C: int, stride: int, track_running_stats: bool, op_names: Sequence[str]) -> None:
         super().__init__()
-        self.ops = nn.ModuleList(build_op(name, C, C, stride, False, track_running_stats) for name in DARTS_SEARCH_OPS)
+        self.ops = nn.ModuleList(build_op(name, C, C, stride, False, track_running_stats) for name in op_names)
         self.stride = stride
 
     def forward(self, inputs: torch.Tensor, weights: torch.Tensor | None, index: int | None) -> torch.Tensor | None:
@@ -46,13 +47,13 @@ class NASNetSearchCell(nn.Module):
     """Preprocess the two inputs to C channels, then node i sums one mixed edge from each earlier state."""
 
     def __init__(self, C_prev_prev: int, C_prev: int, C: int, reduction: bool, reduction_prev: bool,
-                 track_running_stats: bool) -> None:
+                 track_running_stats: bool, op_names: Sequence[str]) -> None:
         super().__init__()
         self.reduction = reduction
         self.preprocess0 = (FactorizedReduce(C_prev_prev, C, 2, False, track_running_stats) if reduction_prev
                             else ReLUConvBN(C_prev_prev, C, 1, 1, 0, 1, False, track_running_stats))
         self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0, 1, False, track_running_stats)
-        self.edges = nn.ModuleList(MixedEdge(C, 2 if reduction and j < 2 else 1, track_running_stats)
+        self.edges = nn.ModuleList(MixedEdge(C, 2 if reduction and j < 2 else 1, track_running_stats, op_names)
                                    for i in range(STEPS) for j in range(i + 2))
         self.out_channels = MULTIPLIER * C
 
@@ -83,29 +84,33 @@ class NASNetSuperNet(nn.Module):
     """Stem (3C), N normal cells at C, a reduction to 2C, N-1 normal cells, a reduction to 4C, N-1 normal
     cells, then BN + ReLU, global pooling and a linear classifier (spec 1.5; C=16, N=2 gives 6 cells)."""
 
-    op_names = DARTS_SEARCH_OPS
     edge_names = tuple(f"{kind} {key}" for kind in ("normal", "reduce") for key in edge_keys(STEPS))
     space = "darts"
 
-    def __init__(self, C: int = 16, N: int = 2, num_classes: int = 10, track_running_stats: bool = False) -> None:
+    def __init__(self, C: int = 16, N: int = 2, num_classes: int = 10, track_running_stats: bool = False,
+                 op_set: str = "default") -> None:
         super().__init__()
         if C < 1 or N < 1:
             raise ConfigError(f"the NASNet supernet needs C >= 1 and N >= 1, got C={C}, N={N}")
-        self.C, self.N, self.num_classes = C, N, num_classes
+        if op_set not in SEARCH_OP_SETS:
+            raise ConfigError(f"unknown op set {op_set!r} for the NASNet supernet; expected one of {', '.join(SEARCH_OP_SETS)}")
+        self.C, self.N, self.num_classes, self.op_set = C, N, num_classes, op_set
+        self.op_names = SEARCH_OP_SETS[op_set]
         stem = STEM_MULTIPLIER * C
         self.stem = nn.Sequential(nn.Conv2d(3, stem, 3, padding=1, bias=False), nn.BatchNorm2d(stem))
         layout = [(C, False)] * N + [(2 * C, True)] + [(2 * C, False)] * (N - 1) + [(4 * C, True)] + [(4 * C, False)] * (N - 1)
         cells, C_prev_prev, C_prev, reduction_prev = [], stem, stem, False
         for width, reduction in layout:
-            cell = NASNetSearchCell(C_prev_prev, C_prev, width, reduction, reduction_prev, track_running_stats)
+            cell = NASNetSearchCell(C_prev_prev, C_prev, width, reduction, reduction_prev, track_running_stats,
+                                    self.op_names)
             cells.append(cell)
             C_prev_prev, C_prev, reduction_prev = C_prev, cell.out_channels, reduction
         self.cells = nn.ModuleList(cells)
         self.lastact = nn.Sequential(nn.BatchNorm2d(C_prev), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(C_prev, num_classes)
         edges = num_edges(STEPS)
-        self.arch_normal = nn.Parameter(1e-3 * torch.randn(edges, len(DARTS_SEARCH_OPS)))
-        self.arch_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(DARTS_SEARCH_OPS)))
+        self.arch_normal = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_names)))
+        self.arch_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_names)))
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.arch_normal, self.arch_reduce]
@@ -123,16 +128,16 @@ class NASNetSuperNet(nn.Module):
         features = F.adaptive_avg_pool2d(self.lastact(s1), 1).flatten(1)
         return features, self.classifier(features)
 
-    @staticmethod
-    def derive(probabilities: Sequence[torch.Tensor | np.ndarray]) -> Genotype:
+    def derive(self, probabilities: Sequence[torch.Tensor | np.ndarray]) -> Genotype:
         """The genotype of per-edge op weights (the DARTS rule: two strongest distinct inputs per node)."""
-        return derive_genotype(probabilities[0], probabilities[1], DARTS_SEARCH_OPS, STEPS)
+        return derive_genotype(probabilities[0], probabilities[1], self.op_names, STEPS)
 
     def extra_repr(self) -> str:
-        return f"C={self.C}, N={self.N}, num_classes={self.num_classes}"
+        return f"C={self.C}, N={self.N}, num_classes={self.num_classes}, op_set={self.op_set}"
 
 
 @register_model("search.nasnet")
-def search_nasnet(C: int = 16, N: int = 2, num_classes: int = 10, track_running_stats: bool = False) -> NASNetSuperNet:
+def search_nasnet(C: int = 16, N: int = 2, num_classes: int = 10, track_running_stats: bool = False,
+                  op_set: str = "default") -> NASNetSuperNet:
     """The DARTS/NASNet-space search supernet (4 steps, multiplier 4, stem multiplier 3)."""
-    return NASNetSuperNet(C, N, num_classes, track_running_stats)
+    return NASNetSuperNet(C, N, num_classes, track_running_stats, op_set)

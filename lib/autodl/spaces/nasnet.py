@@ -25,6 +25,10 @@ DARTS_SEARCH_OPS: tuple[str, ...] = (
     "none", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
     "dil_conv_3x3", "dil_conv_5x5", "avg_pool_3x3", "max_pool_3x3",
 )
+# NASP's 12-op search list (Yao et al., AAAI 2020): the DARTS list plus four parametric ops.
+NASP_SEARCH_OPS: tuple[str, ...] = DARTS_SEARCH_OPS + ("nor_conv_1x1", "nor_conv_3x3", "sep_conv_7x7", "conv_7x1_1x7")
+SEARCH_OP_SETS: dict[str, tuple[str, ...]] = {"default": DARTS_SEARCH_OPS, "nasp-12ops": NASP_SEARCH_OPS}
+"""The op lists of the DARTS-space search supernet, by ``SearchConfig.op_set``."""
 # Names the original search code used for the same ops.
 OP_ALIASES: dict[str, str] = {
     "dua_sepc_3x3": "sep_conv_3x3", "dua_sepc_5x5": "sep_conv_5x5",

@@ -200,6 +200,10 @@ class SearchTask(Task):
         """The search's answer after the last epoch (default: the current architecture)."""
         return self.current_arch()
 
+    def result_extra(self) -> dict[str, Any]:
+        """Algorithm-specific facts for the result artifact (default: none)."""
+        return {}
+
     # ---------------------------------------------------------------------------- evaluation
     @torch.no_grad()
     def evaluate(self, loader: Iterable, weights: list[torch.Tensor] | None = None,

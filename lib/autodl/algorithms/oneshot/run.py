@@ -80,6 +80,8 @@ def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset
                                  world_size=dist_info.world_size, rank=dist_info.rank, seed=seed)
     supernet_config = {"name": SUPERNETS[search.space], "C": search.channel, "N": search.num_cells,
                        "num_classes": loaders.num_classes, "track_running_stats": search.track_running_stats}
+    if search.op_set != "default":
+        supernet_config["op_set"] = search.op_set
     settings = {"algorithm": algorithm, "dataset": dataset, "supernet": supernet_config,
                 "optim": config_to_dict(optim), "search": config_to_dict(search), "seed": seed,
                 "batch_size": batch_size, "test_batch_size": test_batch_size, "world_size": dist_info.world_size,
@@ -130,7 +132,8 @@ def _write_outputs(run: RunDir, task, arch, history, settings, cost: float, benc
     path = run.path / "result.json"
     save_artifact(path, arch, algorithm=settings["algorithm"], dataset=settings["dataset"], seed=settings["seed"],
                   search_cost_s=cost, benchmark=benchmark, space=ARTIFACT_SPACE[settings["search"]["space"]],
-                  config=settings, epochs=len(history), arch_per_epoch=[r["arch"] for r in history])
+                  config=settings, epochs=len(history), arch_per_epoch=[r["arch"] for r in history],
+                  **task.result_extra())
     if isinstance(arch, Genotype):
         for cell in ("normal", "reduce"):
             viz.draw_cell(arch, run.path / f"cell-{cell}.png", cell, title=f"{settings['algorithm']} {cell} cell")
