@@ -14,7 +14,7 @@ import os
 import pickle
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -129,11 +129,14 @@ def write_nats_file(benchmark: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def write_synthetic_store(folder: str | os.PathLike, num_archs: int = 15625, epochs: tuple[int, int] = (12, 200),
-                          seed: int = 0) -> Path:
+                          seed: int = 0, accuracy: Callable[[str], float] | None = None) -> Path:
     """Write a store of the full v1_1 shape directly from random arrays (seconds instead of a 28 GB detour).
 
     Seed counts follow the v1_1 file: 200 epochs once/twice/three times for 2,225/5,439/7,961 of the
     15,625 architectures (seeds 777, 888, 999); 12 epochs twice on cifar10-valid (111, 777), once elsewhere.
+
+    With ``accuracy`` (architecture string -> percent) the numbers follow a known function of the cell,
+    for tests of searches: see :func:`_known_values`.
     """
     from .store import INDEX_FILE, STORE_FORMAT, STORE_VERSION, cost_columns, curve_columns, final_columns
 
@@ -142,6 +145,10 @@ def write_synthetic_store(folder: str | os.PathLike, num_archs: int = 15625, epo
     counts = rng.permutation(np.repeat([1, 2, 3], np.round(np.array([2225, 5439, 7961]) * num_archs / 15625).astype(int)))
     counts = np.resize(counts, num_archs)
     layout: dict[str, Any] = {}
+    names = arch_strings(num_archs)
+    if accuracy is not None:
+        bases = np.array([accuracy(name) for name in names], dtype=np.float64)
+        op_counts = np.array([[name.count(op) for op in _OPS] for name in names], dtype=np.float64)
     for hp, epoch_count in (("12", epochs[0]), ("200", epochs[1])):
         slots = 2 if hp == "12" else 3
         layout[hp] = {"epochs": epoch_count, "seed_slots": slots,
@@ -160,6 +167,9 @@ def write_synthetic_store(folder: str | os.PathLike, num_archs: int = 15625, epo
             np.save(sub / "epochs.npy", np.where(valid, epoch_count, 0).astype(np.int32))
             final = rng.uniform(1, 100, (len(final_columns(sets)), num_archs, slots))
             cost = rng.uniform(0.01, 200, (len(cost_columns(sets)), num_archs, slots))
+            known = None if accuracy is None else _known_values(bases, op_counts, rng, slots, epoch_count, sets)
+            if known is not None:
+                final = _known_final(final, known, sets)
             np.save(sub / "final.npy", np.where(valid[None], final, np.nan))
             np.save(sub / "cost.npy", np.where(valid[None], cost, np.nan))
             np.save(sub / "config.npy", np.tile(np.array([16, 5, _CLASSES[dataset]], np.int32), (num_archs, 1)))
@@ -167,12 +177,54 @@ def write_synthetic_store(folder: str | os.PathLike, num_archs: int = 15625, epo
                                                shape=(num_archs, slots, epoch_count, len(curve_columns(sets))))
             for start in range(0, num_archs, 1024):
                 chunk = rng.uniform(0, 100, curves[start:start + 1024].shape).astype(np.float32)
+                if known is not None:
+                    _known_curves(chunk, known, sets, slice(start, start + 1024))
                 chunk[~valid[start:start + 1024]] = np.nan
                 curves[start:start + 1024] = chunk
             curves.flush()
             del curves
     np.save(folder / "evaluated.npy", np.ones(num_archs, dtype=bool))
     index = {"format": STORE_FORMAT, "version": STORE_VERSION, "source": "synthetic", "curve_dtype": "float32",
-             "num_archs": num_archs, "hps": layout, "meta_archs": arch_strings(num_archs)}
+             "num_archs": num_archs, "hps": layout, "meta_archs": names}
     (folder / INDEX_FILE).write_text(json.dumps(index))
     return folder
+
+
+def _known_values(bases: np.ndarray, op_counts: np.ndarray, rng: np.random.Generator, slots: int, epochs: int,
+                  sets: list[str]) -> dict[str, np.ndarray]:
+    """Accuracy curves ``base * (1 - exp(-e / (E / 4))) + noise`` (noise uniform in +-0.5 per run; every
+    evaluation set the same, train 5 points higher, capped at 100) and per-epoch times that grow with the
+    convolutions: train ``4 + 2 * #conv3x3 + #conv1x1`` s, evaluation a quarter of it, for every run."""
+    progress = 1.0 - np.exp(-np.arange(1, epochs + 1) / (epochs / 4.0))
+    noise = rng.uniform(-0.5, 0.5, (len(bases), slots))
+    curve = (bases[:, None, None] * progress[None, None, :] + noise[:, :, None]).clip(0, 100)
+    train_time = 4.0 + 2.0 * op_counts[:, 3] + op_counts[:, 2]
+    return {"curve": curve, "train": np.minimum(curve + 5.0, 100.0),
+            "train_time": np.broadcast_to(train_time[:, None, None], curve.shape),
+            "eval_time": np.broadcast_to(train_time[:, None, None] / 4.0, curve.shape)}
+
+
+def _known_final(final: np.ndarray, known: dict[str, np.ndarray], sets: list[str]) -> np.ndarray:
+    from .store import final_columns
+
+    rows = {name: i for i, name in enumerate(final_columns(sets))}
+    final = final.copy()
+    final[rows["train-accuracy"]] = known["train"][:, :, -1]
+    final[rows["train-cur_time"]] = known["train_time"][:, :, -1]
+    final[rows["train-all_time"]] = known["train_time"].sum(axis=2)
+    for name in sets:
+        final[rows[f"{name}-accuracy"]] = known["curve"][:, :, -1]
+        final[rows[f"{name}-cur_time"]] = known["eval_time"][:, :, -1]
+        final[rows[f"{name}-all_time"]] = known["eval_time"].sum(axis=2)
+    return final
+
+
+def _known_curves(chunk: np.ndarray, known: dict[str, np.ndarray], sets: list[str], rows: slice) -> None:
+    from .store import curve_columns
+
+    columns = {name: i for i, name in enumerate(curve_columns(sets))}
+    chunk[..., columns["train-accuracy"]] = known["train"][rows]
+    chunk[..., columns["train-time"]] = known["train_time"][rows]
+    for name in sets:
+        chunk[..., columns[f"{name}-accuracy"]] = known["curve"][rows]
+        chunk[..., columns[f"{name}-time"]] = known["eval_time"][rows]

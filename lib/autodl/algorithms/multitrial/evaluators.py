@@ -1,0 +1,140 @@
+"""Evaluators: what a trial costs and scores.  One small interface, three kinds (benchmark, training, proxy).
+
+``evaluate(candidate, budget, trial)`` returns an :class:`Evaluation` (score: higher is better; cost:
+what the trial charges against the time budget).  ``trial`` is the trial's number in its search, so
+any randomness an evaluator needs is a function of (seed, trial) and a replayed search sees the same
+numbers.  ``parallel`` evaluators are heavy and run in worker processes; ``multi_fidelity`` ones use
+the budget an optimiser asks for (BOHB).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...benchmarks.nb201 import NB201Benchmark
+from ...benchmarks.nb201.common import REPORTING, SIMULATE_DATASETS, BenchmarkError, check_choice
+from ...spaces.nb201 import NUM_ARCHS, OP_NAMES, Arch
+from .space import NB201Space, SearchSpace
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The result of one trial."""
+
+    score: float
+    cost: float
+
+
+class Evaluator(ABC):
+    """Scores candidates of :attr:`space`."""
+
+    space: SearchSpace
+    parallel: bool = False
+    multi_fidelity: bool = False
+
+    @abstractmethod
+    def evaluate(self, candidate: Any, budget: float | None, trial: int) -> Evaluation:
+        """Score ``candidate`` (with ``budget`` where :attr:`multi_fidelity`), as trial number ``trial``."""
+
+    def report(self, candidate: Any) -> dict[str, Any] | None:
+        """Final numbers of a found candidate (the benchmark's reporting protocol), or None if there are none."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """The evaluator's settings, logged in the run's config."""
+        return {"kind": type(self).__name__}
+
+
+def trial_draw(seed: int, trial: int, count: int) -> int:
+    """A deterministic pseudo-random integer in ``[0, count)`` for (seed, trial) (a SplitMix64 step)."""
+    value = (seed * 0x9E3779B97F4A7C15 + (trial + 1) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return ((value ^ (value >> 31)) >> 11) % count
+
+
+class BenchmarkEvaluator(Evaluator):
+    """"Train and evaluate" a NAS-Bench-201 cell by looking it up (spec 2.7), as ``simulate_train_eval`` does.
+
+    Without a budget (or with ``multi_fidelity`` off): the valid accuracy of the 12-epoch record of one
+    seed drawn for (seed, trial) on the dataset's search split (``REPORTING``: cifar10 reads
+    cifar10-valid/x-valid); cost = its 12-epoch training time + one validation epoch.  With
+    ``multi_fidelity`` and a budget ``b``: the same from the 200-epoch curves after ``round(b)`` epochs
+    (cost = training time of those epochs + that epoch's validation time).
+    """
+
+    def __init__(self, benchmark: NB201Benchmark, dataset: str, seed: int = 0, multi_fidelity: bool = False) -> None:
+        check_choice("dataset", dataset, SIMULATE_DATASETS)
+        self.benchmark, self.dataset, self.seed, self.multi_fidelity = benchmark, dataset, seed, multi_fidelity
+        self.space = NB201Space()
+        self.setting, self.setname = REPORTING[dataset].valid
+        table = benchmark.store.table("12", self.setting)
+        self._seeds = table.seed_lists
+        self._score, self._cost, self._counts = table.memo(f"multitrial-{self.setname}", lambda: _lookup_lists(table, self.setname))
+        self._position = table.memo("multitrial-positions", lambda: _positions(benchmark.store.meta_archs))
+
+    def index(self, arch: Arch) -> int:
+        """The benchmark's index of ``arch`` (the official index for the official files)."""
+        index = self._position[_enumeration_position(arch)]
+        if index < 0:
+            raise BenchmarkError(f"architecture {arch} is not in the benchmark {self.benchmark.store.filename}; "
+                                 "search a benchmark that lists the whole space")
+        return index
+
+    def evaluate(self, candidate: Arch, budget: float | None, trial: int) -> Evaluation:
+        index = self.index(candidate)
+        count = self._counts[index]
+        if not self._seeds[index]:
+            raise BenchmarkError(f"architecture {index} has no 12-epoch run on {self.setting}; the benchmark is incomplete")
+        slot = trial_draw(self.seed, trial, count) if count > 1 else 0
+        if budget is None or not self.multi_fidelity:
+            return Evaluation(self._score[index][slot], self._cost[index][slot])
+        return self._at_epoch(index, int(round(budget)), trial)
+
+    def _at_epoch(self, index: int, epochs: int, trial: int) -> Evaluation:
+        bench = self.benchmark
+        seeds = bench.seeds(index, self.setting, "200")
+        seed = seeds[trial_draw(self.seed, trial, len(seeds))]
+        score = bench.metric(index, self.setting, self.setname, "accuracy", "200", seed, epoch=epochs - 1)
+        train = bench.metric(index, self.setting, "train", "total-time", "200", seed, epoch=epochs - 1)
+        valid = bench.metric(index, self.setting, self.setname, "epoch-time", "200", seed, epoch=epochs - 1)
+        return Evaluation(score, train + valid)
+
+    def report(self, candidate: Arch) -> dict[str, Any]:
+        """The paper's numbers of ``candidate``: index, 200-epoch valid and test accuracy (mean over seeds)."""
+        index = self.index(candidate)
+        return {"index": index, "test_accuracy": self.benchmark.final_accuracy(index, self.dataset),
+                "valid_accuracy": self.benchmark.metric(index, self.dataset, "valid", "accuracy", "200", "mean")}
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "benchmark", "benchmark": self.benchmark.store.filename, "dataset": self.dataset,
+                "search_split": [self.setting, self.setname], "seed": self.seed, "multi_fidelity": self.multi_fidelity}
+
+
+def _enumeration_position(arch: Arch) -> int:
+    position = 0
+    for op in arch.op_indices:
+        position = position * len(OP_NAMES) + op
+    return position
+
+
+def _lookup_lists(table: Any, setname: str) -> tuple[list[list[float]], list[list[float]], list[int]]:
+    """Per architecture and seed slot: the 12-epoch ``setname`` accuracy and the simulated cost (train time + one
+    evaluation epoch); and the run count.  Python lists: a search's look-ups then need no NumPy call."""
+    rows = table.final_index
+    final = table.arch_major("final")  # [A, S, rows]
+    epochs = table.run_epochs.astype(np.float64)
+    score = final[:, :, rows[f"{setname}-accuracy"]]
+    cost = final[:, :, rows["train-all_time"]] + final[:, :, rows[f"{setname}-all_time"]] / np.where(epochs > 0, epochs, 1)
+    return score.tolist(), cost.tolist(), [max(len(seeds), 1) for seeds in table.seed_lists]
+
+
+def _positions(meta_archs: list[str]) -> list[int]:
+    """Enumeration position of a cell -> its index in the benchmark (-1: not listed)."""
+    positions = [-1] * NUM_ARCHS
+    for index, text in enumerate(meta_archs):
+        positions[_enumeration_position(Arch.from_str(text))] = index
+    return positions

@@ -1,0 +1,138 @@
+"""Zero-cost proxies: score an untrained network on one batch (as in NAS-Bench-Suite-Zero), and an evaluator
+that searches with them.
+
+``naswot`` (Mellor et al. 2021): log |det K| of the kernel ``K[i, j]`` = number of ReLU units on which
+inputs i and j agree (both active or both inactive).  ``synflow`` (Tanaka et al. 2020): with every
+parameter replaced by its absolute value and BatchNorm at its initial statistics, the sum over the
+conv/linear weights of ``|w * dR/dw|`` where ``R`` is the summed output for an all-ones input (float64).
+``snip`` (Lee et al. 2019): the sum of ``|w * dL/dw|`` for the cross-entropy loss of the batch.
+``grad_norm``: the sum over conv/linear layers of the L2 norm of ``dL/dw``.
+"""
+from __future__ import annotations
+
+import copy
+import time
+import zlib
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...errors import ConfigError
+from ...models import create_model
+from ...spaces.nb201 import Arch
+from .evaluators import Evaluation, Evaluator
+from .ranks import kendall, spearman
+from .space import NB201Space
+
+
+def _logits(output: Any) -> torch.Tensor:
+    return output[-1] if isinstance(output, (tuple, list)) else output
+
+
+def _weighted_layers(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def naswot(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None) -> float:
+    codes: list[torch.Tensor] = []
+
+    def record(module: nn.Module, args: Any, output: torch.Tensor) -> None:
+        codes.append((output.detach().flatten(1) > 0).double())
+
+    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, nn.ReLU)]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    kernel = torch.zeros(len(inputs), len(inputs), dtype=torch.float64)
+    for code in codes:
+        kernel += code @ code.T + (1 - code) @ (1 - code).T
+    return float(torch.linalg.slogdet(kernel)[1])
+
+
+def synflow(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None) -> float:
+    network = copy.deepcopy(model).double().eval()
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.abs_()
+    network.zero_grad()
+    ones = torch.ones((1,) + tuple(inputs.shape[1:]), dtype=torch.float64)
+    _logits(network(ones)).sum().backward()
+    return sum(float((layer.weight.detach() * layer.weight.grad).abs().sum()) for layer in _weighted_layers(network))
+
+
+def _loss_gradients(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> list[nn.Module]:
+    model.zero_grad()
+    nn.functional.cross_entropy(_logits(model(inputs)), targets).backward()
+    return _weighted_layers(model)
+
+
+def snip(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    layers = _loss_gradients(model, inputs, targets)
+    return sum(float((layer.weight.detach() * layer.weight.grad).abs().sum()) for layer in layers)
+
+
+def grad_norm(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    layers = _loss_gradients(model, inputs, targets)
+    return sum(float(layer.weight.grad.norm()) for layer in layers)
+
+
+PROXIES: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = {
+    "naswot": naswot, "synflow": synflow, "snip": snip, "grad_norm": grad_norm}
+"""The zero-cost proxies by name: ``proxy(model, inputs, targets) -> score`` (higher predicts better)."""
+
+
+def fixed_batch(dataset: str, batch_size: int, data_path: str | None = None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch_size`` training images chosen by ``seed`` (through the test-time transform: no augmentation) and their labels."""
+    from ...data import get_datasets
+    from ...data.image_arrays import with_transform
+
+    data = get_datasets(dataset, data_path)
+    train = with_transform(data.train, data.test.transform)
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:batch_size].tolist()
+    images, labels = zip(*(train[i] for i in order))
+    return torch.stack(images), torch.as_tensor(labels)
+
+
+class ProxyEvaluator(Evaluator):
+    """Scores an NB201 cell by one zero-cost proxy of its network (``C``, ``N``) at initialisation on one fixed
+    batch; the weights are initialised from a seed derived from the search seed and the cell, so a cell's
+    score does not depend on when it is asked.  Cost = wall seconds of the scoring."""
+
+    def __init__(self, proxy: str, inputs: torch.Tensor, targets: torch.Tensor, num_classes: int, seed: int = 0,
+                 channel: int = 16, num_cells: int = 5) -> None:
+        if proxy not in PROXIES:
+            raise ConfigError(f"unknown proxy {proxy!r}; expected one of {', '.join(PROXIES)}")
+        self.proxy, self.inputs, self.targets, self.num_classes = proxy, inputs, targets, num_classes
+        self.seed, self.channel, self.num_cells = seed, channel, num_cells
+        self.space = NB201Space()
+
+    def score(self, arch: Arch, proxy: str | None = None) -> float:
+        torch.manual_seed(zlib.crc32(f"{self.seed}:{arch}".encode()))
+        model = create_model({"name": "infer.tiny", "C": self.channel, "N": self.num_cells,
+                              "num_classes": self.num_classes, "arch_str": str(arch)})
+        value = PROXIES[proxy or self.proxy](model.train(), self.inputs, self.targets)
+        return value if np.isfinite(value) else -1e30  # a dead network (log det of a singular kernel) ranks last
+
+    def evaluate(self, candidate: Arch, budget: float | None, trial: int) -> Evaluation:
+        start = time.perf_counter()
+        value = self.score(candidate)
+        return Evaluation(value, time.perf_counter() - start)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "proxy", "proxy": self.proxy, "batch": list(self.inputs.shape), "seed": self.seed,
+                "channel": self.channel, "num_cells": self.num_cells}
+
+
+def proxy_correlations(evaluator: ProxyEvaluator, archs: list[Arch], accuracies: np.ndarray,
+                       proxies: tuple[str, ...] = tuple(PROXIES)) -> dict[str, dict[str, float]]:
+    """Spearman's rho and Kendall's tau of each proxy's scores on ``archs`` with their ``accuracies``."""
+    table = {}
+    for proxy in proxies:
+        scores = np.array([evaluator.score(arch, proxy) for arch in archs])
+        table[proxy] = {"spearman": spearman(scores, accuracies), "kendall": kendall(scores, accuracies)}
+    return table

@@ -1,0 +1,49 @@
+"""The training evaluator: really train a candidate network for a budget of epochs through the engine."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ...config import OptimConfig
+from ...spaces.nb201 import Arch
+from .evaluators import Evaluation, Evaluator
+from .space import NB201Space
+
+NB201_RECIPE = OptimConfig(epochs=12, LR=0.1, optim="SGD", scheduler="cos", decay=5e-4, momentum=0.9,
+                           nesterov=True, batch_size=64)
+"""The NAS-Bench-201 training recipe (SGD nesterov 0.9, LR 0.1 cosine, weight decay 5e-4), batch 64 for small data."""
+
+
+class TrainingEvaluator(Evaluator):
+    """Trains an NB201 cell's network (``C``, ``N``) on ``dataset`` with :func:`~autodl.engine.train.train_classifier`
+    for ``budget`` epochs (BOHB's budget; ``recipe.epochs`` otherwise); score = the last epoch's top-1 accuracy on
+    the dataset's held-out set, cost = the wall seconds of the training.  Every trial is a run directory
+    ``<save_dir>/trial-<n>``, so a trial interrupted by a kill resumes from its last epoch."""
+
+    parallel = True
+    multi_fidelity = True
+
+    def __init__(self, dataset: str, save_dir: str | os.PathLike, recipe: OptimConfig = NB201_RECIPE,
+                 data_path: str | None = None, seed: int = 0, channel: int = 16, num_cells: int = 5,
+                 device: str = "cpu") -> None:
+        self.dataset, self.save_dir, self.recipe, self.data_path = dataset, Path(save_dir), recipe, data_path
+        self.seed, self.channel, self.num_cells, self.device = seed, channel, num_cells, device
+        self.space = NB201Space()
+
+    def evaluate(self, candidate: Arch, budget: float | None, trial: int) -> Evaluation:
+        from ...engine.train import train_classifier
+
+        epochs = self.recipe.epochs if budget is None else max(1, int(round(budget)))
+        start = time.perf_counter()
+        result = train_classifier({"name": "infer.tiny", "C": self.channel, "N": self.num_cells, "arch_str": str(candidate)},
+                                  dataclasses.replace(self.recipe, epochs=epochs), self.dataset,
+                                  self.save_dir / f"trial-{trial}", data_path=self.data_path,
+                                  seed=self.seed * 100003 + trial, device=self.device, progress=False, echo=False)
+        return Evaluation(result.history[-1]["test_top1"], time.perf_counter() - start)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "training", "dataset": self.dataset, "recipe": dataclasses.asdict(self.recipe),
+                "seed": self.seed, "channel": self.channel, "num_cells": self.num_cells, "device": self.device}
