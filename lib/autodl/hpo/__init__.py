@@ -1,0 +1,9 @@
+"""Hyper-parameter optimisation: HPO-CG (gradient-based tuning of continuous hyper-parameters by
+implicit differentiation) and its logistic-regression problem on ``digits``."""
+from .cg import (BilevelProblem, CGResult, HOAGResult, HyperGradient, NotPositiveDefiniteError, ToleranceSchedule,
+                 conjugate_gradient, hoag, hypergradient, inner_solve)
+from .logistic import L2LogisticRegression, digits_features, penalty_groups, tune_digits_l2
+
+__all__ = ["BilevelProblem", "CGResult", "HOAGResult", "HyperGradient", "NotPositiveDefiniteError", "ToleranceSchedule",
+           "conjugate_gradient", "hoag", "hypergradient", "inner_solve", "L2LogisticRegression", "digits_features",
+           "penalty_groups", "tune_digits_l2"]
