@@ -23,6 +23,21 @@
 
 search_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# default_benchmark: $BENCHMARK, else our store or the official .pth of NAS-Bench-201-v1_1 under $TORCH_HOME
+# when one exists, else nothing (also used by scripts-search/algos/multitrial-common.sh)
+default_benchmark() {
+  local path=${BENCHMARK:-}
+  if [ -z "$path" ]; then
+    local official="${TORCH_HOME:-$HOME/.cache/torch}/NAS-Bench-201-v1_1-096897.pth"
+    if [ -d "${official%.pth}.store" ]; then
+      path="${official%.pth}.store"
+    elif [ -f "$official" ]; then
+      path=$official
+    fi
+  fi
+  printf '%s' "$path"
+}
+
 # search_cell ALGO SPACE SAVE_DIR DATASET SEED [flags...]: run exps/search-cell.py (replaces the shell)
 search_cell() {
   local algo=$1 space=$2 save_dir=$3 dataset=$4 seed=$5
@@ -35,19 +50,10 @@ search_cell() {
     ImageNet16*) data=(--data-path "$torch_home/cifar.python/ImageNet16") ;;
     *) data=(--data-path "$torch_home/cifar.python") ;;
   esac
-  local bench=() path=${BENCHMARK:-}
-  if [ "$space" = nas-bench-201 ] && [ "$path" != none ]; then
-    if [ -z "$path" ]; then
-      local official="$torch_home/NAS-Bench-201-v1_1-096897.pth"
-      if [ -d "${official%.pth}.store" ]; then
-        path="${official%.pth}.store"
-      elif [ -f "$official" ]; then
-        path=$official
-      fi
-    fi
-    if [ -n "$path" ]; then
-      bench=(--benchmark "$path")
-    fi
+  local bench=() path
+  path=$(default_benchmark)
+  if [ "$space" = nas-bench-201 ] && [ "$path" != none ] && [ -n "$path" ]; then
+    bench=(--benchmark "$path")
   fi
   local command=(python "$search_root/exps/search-cell.py" --algo "$algo" --space "$space" --dataset "$dataset"
                  --seed "$seed" --save-dir "$save_dir" --workers "$workers" --device "${DEVICE:-auto}"

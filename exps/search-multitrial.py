@@ -1,0 +1,74 @@
+"""Multi-trial NAS on the NAS-Bench-201 space (random search, REA, REINFORCE, BOHB) with a benchmark, real
+training or a zero-cost proxy as the evaluator; one run writes <save-dir>/result.json, --runs K writes
+<save-dir>/summary.json.  Re-running with the same --save-dir resumes.  See docs/MULTI-TRIAL.md."""
+from autodl.algorithms.multitrial import OPTIMIZERS
+from autodl.algorithms.multitrial.proxies import PROXIES
+from autodl.algorithms.multitrial.run import EVALUATORS, SearchSettings, search_many, search_once, table_row
+from autodl.cli import ArgumentParser, int_arg, non_negative_int, positive_float, positive_int, run_main
+
+# flag -> the algorithm option it sets (passed only when given; an option the algorithm lacks is an error)
+ALGORITHM_OPTIONS = {"population": int, "sample_size": int, "learning_rate": float, "ema_momentum": float,
+                     "min_budget": float, "max_budget": float, "eta": float, "n_iters": int, "num_samples": int,
+                     "random_fraction": float, "bandwidth_factor": float, "min_bandwidth": float}
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(description=__doc__.split(";")[0])
+    parser.add_argument("--algo", required=True, choices=OPTIMIZERS.names(), help="search algorithm")
+    parser.add_argument("--benchmark", default=None, help="NAS-Bench-201 store folder or .pth (the benchmark evaluator)")
+    parser.add_argument("--dataset", required=True,
+                        help="with a benchmark: cifar10, cifar100, ImageNet16-120 (or digits); else the data to train on")
+    parser.add_argument("--time-budget", type=positive_float, default=12000.0,
+                        help="seconds of (simulated, with a benchmark) evaluation cost per search")
+    parser.add_argument("--max-trials", type=positive_int, default=None, help="stop after this many trials")
+    parser.add_argument("--seed", type=int_arg, default=0, help="seed of a single run")
+    parser.add_argument("--runs", type=positive_int, default=None, help="run searches with seeds 0..RUNS-1 and summarise")
+    parser.add_argument("--save-dir", required=True, help="run directory; reused = resumed")
+    parser.add_argument("--evaluator", choices=EVALUATORS, default=None,
+                        help="default: benchmark with --benchmark, else training")
+    parser.add_argument("--multi-fidelity", action="store_true",
+                        help="benchmark evaluator: answer BOHB's budgets from the 200-epoch curves (default: 12-epoch records)")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="worker processes (parallel runs with --runs; parallel trials with the training evaluator)")
+    group = parser.add_argument_group("algorithm options (defaults: the algorithm's)")
+    for name, kind in ALGORITHM_OPTIONS.items():
+        group.add_argument("--" + name.replace("_", "-"), type=positive_int if kind is int else float, default=None)
+    group = parser.add_argument_group("training and proxy evaluators")
+    group.add_argument("--proxy", choices=list(PROXIES), default="naswot", help="zero-cost proxy")
+    group.add_argument("--proxy-data", default="digits16", help="dataset of the proxy's batch")
+    group.add_argument("--proxy-batch", type=positive_int, default=64, help="images in the proxy's batch")
+    group.add_argument("--channel", type=positive_int, default=16, help="network channels C")
+    group.add_argument("--num-cells", type=positive_int, default=5, help="cells per stage N")
+    group.add_argument("--epochs", type=positive_int, default=12, help="training epochs (BOHB: its budgets)")
+    group.add_argument("--batch-size", type=positive_int, default=64, help="training batch size")
+    group.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    group.add_argument("--device", default="cpu", help="training device: cpu, cuda or cuda:K")
+    parser.add_argument("--quiet", action="store_true", help="print only the result line")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    options = {name: getattr(args, name) for name in ALGORITHM_OPTIONS if getattr(args, name) is not None}
+    settings = SearchSettings(
+        algorithm=args.algo, dataset=args.dataset, time_budget=args.time_budget, max_trials=args.max_trials,
+        evaluator=args.evaluator or ("benchmark" if args.benchmark else "training"), benchmark=args.benchmark,
+        multi_fidelity=args.multi_fidelity, options=options, proxy=args.proxy, proxy_data=args.proxy_data,
+        proxy_batch=args.proxy_batch, channel=args.channel, num_cells=args.num_cells, epochs=args.epochs,
+        batch_size=args.batch_size, data_path=args.data_path, device=args.device,
+        workers=args.workers if args.runs is None else 1)
+    if args.runs is None:
+        row = search_once(settings, args.seed, args.save_dir)
+        test = "" if row["test_accuracy"] is None else f" test_accuracy={row['test_accuracy']:.2f}"
+        print(f"{args.algo}: {row['arch']} index={row['index']}{test} cost_s={row['cost_s']:.1f} "
+              f"trials={row['trials']} -> {args.save_dir}/result.json")
+        return 0
+    summary = search_many(settings, args.runs, args.save_dir, workers=args.workers)
+    if not args.quiet:
+        print("| algorithm | dataset | valid (200 epochs) | test (paper protocol) | runs |")
+    print(table_row(summary) + f" -> {args.save_dir}/summary.json")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

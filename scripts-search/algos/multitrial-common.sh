@@ -1,0 +1,49 @@
+# Shared by the multi-trial launchers (R-EA.sh, REINFORCE.sh, Random.sh, BOHB.sh); they source this file.
+#
+#   search_multitrial ALGO NAME DATASET SEED [exps/search-multitrial.py flags]
+#       the benchmark evaluator on NAS-Bench-201 with the original's 12,000 s simulated budget; SEED < 0 runs
+#       500 searches (seeds 0..499) and writes summary.json; output
+#       $OUTPUT_DIR/search-cell-nas-bench-201/NAME-DATASET/seed-<SEED> (or runs-500)
+#
+# Environment: OUTPUT_DIR (default ./output); BENCHMARK (default: the store or .pth of NAS-Bench-201-v1_1
+# under $TORCH_HOME, see scripts-search/search-cell-common.sh); WORKERS (processes for the 500 runs, default 4);
+# DRY_RUN=1 prints the command instead of running it.  Flags after the required arguments go last.
+
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/search-cell-common.sh"
+
+search_multitrial() {
+  local algo=$1 name=$2 dataset=$3 seed=$4
+  shift 4
+  local path
+  path=$(default_benchmark)
+  if [ -z "$path" ]; then
+    path="${TORCH_HOME:-$HOME/.cache/torch}/NAS-Bench-201-v1_1-096897.pth"  # missing: the command says so in one line
+  fi
+  local save_dir="${OUTPUT_DIR:-output}/search-cell-nas-bench-201/${name}-${dataset}"
+  local runs=()
+  if [ "$seed" -lt 0 ]; then
+    save_dir="$save_dir/runs-500"
+    runs=(--runs 500 --workers "${WORKERS:-4}")
+  else
+    save_dir="$save_dir/seed-$seed"
+    runs=(--seed "$seed")
+  fi
+  local command=(python "$search_root/exps/search-multitrial.py" --algo "$algo" --benchmark "$path" --dataset "$dataset"
+                 --time-budget 12000 --save-dir "$save_dir" "${runs[@]}" "$@")
+  if [ "${DRY_RUN:-0}" = 1 ]; then
+    printf '%q ' "${command[@]}"
+    echo
+    exit 0
+  fi
+  exec "${command[@]}"
+}
+
+# check_arguments COUNT USAGE "$@": exit 2 with the usage line unless at least COUNT arguments were given
+check_arguments() {
+  local count=$1 usage=$2
+  shift 2
+  if [ "$#" -lt "$count" ]; then
+    echo "usage: $usage   (got $# arguments)" >&2
+    exit 2
+  fi
+}
