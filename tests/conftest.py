@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+pytest.register_assert_rewrite("helpers")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def one_intra_op_thread():

@@ -1,14 +1,18 @@
 import json
+import sys
+from pathlib import Path
 
 import pytest
-import torch
 
 from autodl.config import OptimConfig
-from autodl.engine.classification import ClassifierTask
-from autodl.engine.checkpoint import load_checkpoint
 from autodl.engine.rundir import RunDir
 from autodl.engine.train import evaluate_checkpoint, train_classifier
 from autodl.errors import CheckpointError
+
+from helpers import Kill, kill_and_resume, read_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "configs" / "opts" / "digits-E10-W1-COS.json"
 
 MODEL = {"name": "small-cnn", "channels": 4}
 OPTIM = OptimConfig(epochs=3, warmup=1, LR=0.1, momentum=0.9, nesterov=True, decay=5e-4, batch_size=128)
@@ -19,10 +23,6 @@ def run(save_dir, **kw):
                             echo=False, **kw).history
 
 
-def without_time(history):
-    return [{k: v for k, v in record.items() if not k.endswith("time_s")} for record in history]
-
-
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
     """One uninterrupted run shared by the tests below (training is the slow part)."""
@@ -30,31 +30,26 @@ def full_run(tmp_path_factory):
     return save_dir, run(save_dir)
 
 
-def test_killed_run_resumes_to_identical_weights_and_metrics(tmp_path, monkeypatch, full_run):
-    full_dir, full = full_run
+def test_basic_main_killed_by_sigkill_resumes_to_identical_weights_and_metrics(tmp_path):
+    """exps/basic-main.py with two data-loading workers (their seeds come from torch's generator, which the
+    checkpoint restores), killed right after epoch 0's checkpoint and again inside epoch 1."""
+    model = tmp_path / "model.json"
+    model.write_text(json.dumps(MODEL))
+
+    def command(save_dir):
+        return [sys.executable, str(ROOT / "exps" / "basic-main.py"), "--model", str(model), "--optim", str(RECIPE),
+                "--dataset", "digits16", "--epochs", "2", "--warmup", "1", "--batch-size", "128", "--workers", "2",
+                "--seed", "7", "--device", "cpu", "--save-dir", str(save_dir)]
+
+    full_dir, _ = kill_and_resume(command, tmp_path, [Kill(1), Kill(0, mid_epoch=True)])
+    history = read_metrics(full_dir)
+    assert len(history) == 3 and history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_a_run_trains_and_times_its_epochs(full_run):
+    full = full_run[1]
     assert len(full) == 4 and full[-1]["train_loss"] < full[0]["train_loss"] and full[-1]["test_top1"] > 20.0
     assert 0 < full[0]["train_time_s"] < full[0]["epoch_time_s"] and full[0]["test_time_s"] > 0
-
-    original_start = ClassifierTask.start_epoch
-
-    def killed_at_epoch_2(self, epoch, total):
-        if epoch == 2:
-            raise KeyboardInterrupt("simulated kill after epoch 1's checkpoint")
-        original_start(self, epoch, total)
-
-    monkeypatch.setattr(ClassifierTask, "start_epoch", killed_at_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        run(tmp_path / "resumed")
-    monkeypatch.setattr(ClassifierTask, "start_epoch", original_start)
-    assert load_checkpoint(tmp_path / "resumed" / "checkpoint" / "last.pth")["epoch"] == 2
-    resumed = run(tmp_path / "resumed")
-    assert without_time(resumed) == without_time(full)
-
-    weights_full = load_checkpoint(full_dir / "checkpoint" / "last.pth")["task"]["model"]
-    weights_resumed = load_checkpoint(tmp_path / "resumed" / "checkpoint" / "last.pth")["task"]["model"]
-    assert all(torch.equal(weights_full[k], weights_resumed[k]) for k in weights_full)
-    lines = (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(line)["epoch"] for line in lines] == [0, 1, 2, 3]
 
 
 def test_run_directory_contents_and_evaluation(full_run):
@@ -116,25 +111,3 @@ def test_distillation_from_a_teacher_run(tmp_path, full_run):
     assert record["train_loss"] > 0 and result.model.classifier.in_features == 8
     config = json.loads((tmp_path / "kd" / "config.json").read_text())
     assert config["distill"] == {"teacher_checkpoint": str(teacher), "alpha": 0.9, "temperature": 4.0}
-
-
-def test_resume_is_exact_with_worker_processes(tmp_path, monkeypatch):
-    """DataLoader workers take their seeds from torch's generator each epoch, which the checkpoint restores."""
-    optim = OptimConfig(epochs=2, warmup=1, LR=0.1, momentum=0.9, batch_size=128)
-    kwargs = dict(seed=3, device="cpu", progress=False, echo=False, workers=2)
-    full = train_classifier(MODEL, optim, "digits16", tmp_path / "full", **kwargs).history
-    original_start = ClassifierTask.start_epoch
-
-    def killed_at_epoch_2(self, epoch, total):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        original_start(self, epoch, total)
-
-    monkeypatch.setattr(ClassifierTask, "start_epoch", killed_at_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        train_classifier(MODEL, optim, "digits16", tmp_path / "resumed", **kwargs)
-    monkeypatch.setattr(ClassifierTask, "start_epoch", original_start)
-    resumed = train_classifier(MODEL, optim, "digits16", tmp_path / "resumed", **kwargs)
-    assert without_time(resumed.history) == without_time(full)
-    full_weights = load_checkpoint(tmp_path / "full" / "checkpoint" / "last.pth")["task"]["model"]
-    assert all(torch.equal(full_weights[k], v) for k, v in resumed.model.state_dict().items())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib.metadata import PackageNotFoundError, version
 import platform
 import sys
 from pathlib import Path
@@ -23,14 +24,13 @@ from .seed import resolve_seed
 
 
 def environment_info() -> dict[str, Any]:
-    """Versions and devices, logged at the top of every run."""
-    import torchvision
-
+    """Versions and devices, logged at the top of every run (torchvision's version from its metadata:
+    importing it takes seconds, and the library only uses it to read ImageNet folders)."""
     info = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torchvision": _version("torchvision"),
         "numpy": np.__version__,
         "cuda_available": torch.cuda.is_available(),
         "cuda_devices": torch.cuda.device_count(),
@@ -40,6 +40,13 @@ def environment_info() -> dict[str, Any]:
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
+
+
+def _version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 class RunDir:
