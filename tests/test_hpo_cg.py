@@ -2,8 +2,6 @@
 differences, and HOAG reaching the optimal ridge penalty; exps/hpo-cg.py end to end."""
 import json
 import math
-import subprocess
-import sys
 from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from autodl.cli import run_main
 from autodl.errors import ConfigError
 from autodl.hpo.cg import NotPositiveDefiniteError, ToleranceSchedule, conjugate_gradient, hoag, hypergradient, inner_solve
 
@@ -178,7 +177,8 @@ def test_hpo_cg_script_tunes_digits_and_reports_one_line_errors(tmp_path, capsys
     assert result["num_hyper"] == 8 and len(result["final"]["hyper"]) == 8
     assert result["final"]["valid_loss"] < 0.5 * result["initial"]["valid_loss"]
     assert len((tmp_path / "run" / "history.jsonl").read_text().splitlines()) == 6
-    bad = subprocess.run([sys.executable, str(ROOT / "exps" / "hpo-cg.py"), "--lower", "10", "--upper", "1",
-                          "--save-dir", str(tmp_path / "bad")], capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: ")
+    with pytest.raises(SystemExit) as stop:
+        run_main(script.main, ["--lower", "10", "--upper", "1", "--save-dir", str(tmp_path / "bad")])
+    error = capsys.readouterr().err
+    assert stop.value.code == 2 and error.count("\n") == 1 and error.startswith("error: ") and "lower" in error
     assert not (tmp_path / "bad").exists()

@@ -1,0 +1,65 @@
+"""HPO of a training recipe: tune OptimConfig keys (configs/hpo/*.json) of a model on a dataset with a
+multi-trial optimiser; trials train in parallel worker processes and are scored on the validation split.
+
+One line per trial, then one JSON object (the best recipe and its validation accuracy). The run
+directory holds trials.jsonl, config.json, trial-<n>/ (each trial's training run), result.json and
+best-recipe.json. Running the same command again on the same --save-dir continues the search.
+"""
+from __future__ import annotations
+
+import json
+
+from autodl.algorithms.multitrial import OPTIMIZERS, HyperSpace, Trial
+from autodl.cli import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int, run_main
+from autodl.config import OptimConfig, load_any_config
+from autodl.data import DATASETS
+from autodl.hpo.recipe import tune_recipe
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(description="Tune a training recipe with random search, REA or BOHB.")
+    parser.add_argument("--algo", required=True, choices=OPTIMIZERS.names(), help="multi-trial optimiser")
+    parser.add_argument("--space", required=True, type=existing_file, help="hyper-parameter space JSON (configs/hpo)")
+    parser.add_argument("--dataset", required=True, choices=DATASETS.names(), help="dataset name")
+    parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    parser.add_argument("--model", required=True, type=existing_file, help="model config JSON (configs/archs)")
+    parser.add_argument("--optim", required=True, type=existing_file,
+                        help="base recipe (configs/opts); the space's keys replace its values")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="override the base recipe's epochs (the budget of every trial except BOHB's)")
+    parser.add_argument("--warmup", type=non_negative_int, default=None, help="override the base recipe's warm-up epochs")
+    parser.add_argument("--save-dir", required=True, help="run directory; reused = the search continues")
+    parser.add_argument("--trials", type=positive_int, default=None, help="stop after this many trials")
+    parser.add_argument("--time-budget", type=positive_float, default=None,
+                        help="stop when the trials' training seconds would exceed this")
+    parser.add_argument("--workers", type=positive_int, default=1, help="trials trained at the same time, one process each")
+    parser.add_argument("--min-epochs", type=positive_int, default=1, help="BOHB: smallest budget in epochs")
+    parser.add_argument("--max-epochs", type=positive_int, default=None,
+                        help="BOHB: largest budget in epochs (default: the base recipe's epochs)")
+    parser.add_argument("--eta", type=positive_float, default=3.0, help="BOHB: Hyperband's reduction factor")
+    parser.add_argument("--seed", type=int_arg, default=0, help="seed of the optimiser and of every trial's training")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K (every worker uses it)")
+    parser.add_argument("--quiet", action="store_true", help="print only the final JSON object")
+    return parser
+
+
+def print_trial(trial: Trial) -> None:
+    budget = "" if trial.budget is None else f" epochs={trial.budget:g}"
+    print(f"trial={trial.trial}{budget} valid_top1={trial.score:.2f} cost_s={trial.cost:.1f} "
+          f"recipe={json.dumps(trial.candidate)}", flush=True)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    space = HyperSpace.from_file(args.space)
+    base = load_any_config(OptimConfig, args.optim, epochs=args.epochs, warmup=args.warmup)
+    result = tune_recipe(args.algo, space, args.model, base, args.dataset, args.save_dir, max_trials=args.trials,
+                         time_budget=args.time_budget, workers=args.workers, seed=args.seed, data_path=args.data_path,
+                         device=args.device, min_epochs=args.min_epochs, max_epochs=args.max_epochs, eta=args.eta,
+                         on_trial=None if args.quiet else print_trial)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
