@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
 from autodl.cli import ArgumentParser, positive_float, run_main
-from autodl.data import class_balanced_split, get_datasets
-from autodl.errors import DataError
+from autodl.data import class_balanced_split, dataset_labels, get_datasets
 from autodl.utils import atomic_write_text
 
 PREPARE_DATASETS = ("cifar10", "cifar100", "imagenet-1k", "digits")
@@ -23,20 +20,9 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def training_labels(name: str, root: str | None) -> np.ndarray:
-    """The labels of ``name``'s training set, read without decoding images."""
-    train = get_datasets(name, root).train
-    labels = getattr(train, "targets", None)
-    if labels is None:
-        labels = getattr(train, "labels", None)
-    if labels is None:
-        raise DataError(f"the {name} training set exposes no labels or targets; it cannot be split by class")
-    return np.asarray(labels)
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    labels = training_labels(args.name, args.root)
+    labels = dataset_labels(get_datasets(args.name, args.root).train)
     split = class_balanced_split(labels, args.ratio, args.seed)
     atomic_write_text(args.save, json.dumps(split) + "\n")
     print(f"{args.name}: {len(split['train'])} train / {len(split['valid'])} valid images over "

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence, Union
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
@@ -60,11 +60,12 @@ class SearchLoaders(NamedTuple):
 
 
 SEARCH_DATASETS = ("cifar10", "cifar100", "ImageNet16-120", "digits", "digits16")
+SplitSource = Union[Sequence[Sequence[int]], Callable[[Dataset], Sequence[Sequence[int]]]]
 
 
 def get_search_loaders(dataset: str, root: str | os.PathLike | None = None, batch_size: int = 64,
                        test_batch_size: int | None = None, workers: int = 4, world_size: int = 1, rank: int = 0,
-                       seed: int = 0, **dataset_options) -> SearchLoaders:
+                       seed: int = 0, split: SplitSource | None = None, **dataset_options) -> SearchLoaders:
     """Loaders of spec 2.0 for ``dataset`` in :data:`SEARCH_DATASETS`.
 
     cifar10 / digits: the training set is split in two (25k/25k, or ``digits_split()``); search
@@ -74,13 +75,18 @@ def get_search_loaders(dataset: str, root: str | os.PathLike | None = None, batc
     the test transform, batch ``test_batch_size`` (default ``batch_size``), in index order.
     Under DDP (``world_size`` > 1) the search and train loaders are sharded across the processes
     (sampler seeded with ``seed``); every process evaluates the whole valid loader.
+    ``split`` (train, valid indices into the training set, or a function of the training set that
+    returns them) replaces the dataset's own split, for any dataset: TAS searches on per-class halves.
     """
-    if dataset not in SEARCH_DATASETS:
+    if split is None and dataset not in SEARCH_DATASETS:
         raise DataError(f"no search split is defined for dataset {dataset!r}; expected one of {', '.join(SEARCH_DATASETS)}")
     train_data, test_data, _, num_classes = get_datasets(dataset, root, 0, **dataset_options)
     test_batch_size = test_batch_size or batch_size
-    if dataset in ("cifar10", "digits", "digits16"):
-        split = cifar10_split() if dataset == "cifar10" else digits_split()
+    if split is not None or dataset in ("cifar10", "digits", "digits16"):
+        if split is None:
+            split = cifar10_split() if dataset == "cifar10" else digits_split()
+        elif callable(split):
+            split = split(train_data)
         require_indices_below(split[0] + split[1], len(train_data), f"the {dataset} training set")
         search_data = SearchDataset(train_data, split[0], split[1])
         weight_data = Subset(train_data, split[0])

@@ -100,6 +100,23 @@ def load_test_halves(dataset: str, path: str | os.PathLike | None = None) -> Tes
     return TestSplit(list(split["xvalid"]), list(split["xtest"]))
 
 
+def read_train_valid_split(path: str | os.PathLike, size: int | None = None) -> TrainValidSplit:
+    """A ``{"train": [...], "valid": [...]}`` split file (e.g. written by ``exps/prepare.py``) of a set of ``size`` images."""
+    split = _read_split_file(path)
+    _check_halves(str(path), split, ("train", "valid"), size)
+    return TrainValidSplit(list(split["train"]), list(split["valid"]))
+
+
+def dataset_labels(data) -> np.ndarray:
+    """The class labels of a dataset (its ``targets`` or ``labels``), read without decoding images."""
+    labels = getattr(data, "targets", None)
+    if labels is None:
+        labels = getattr(data, "labels", None)
+    if labels is None:
+        raise DataError(f"the dataset {type(data).__name__} exposes no labels or targets; it cannot be split by class")
+    return np.asarray(labels)
+
+
 def require_indices_below(indices: Sequence[int], size: int, what: str) -> None:
     """Raise a DataError unless every index in ``indices`` addresses one of ``size`` images of ``what``."""
     largest = max(indices, default=-1)

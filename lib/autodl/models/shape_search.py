@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -402,3 +402,17 @@ def search_shape_imagenet_resnet(block: str, layers: list[int], num_classes: int
     stages = _stages(64, IMAGENET_WIDTHS, layers, block, strided_projection_bn=True)
     return ShapeSearchResNet(stem, nn.MaxPool2d(3, 2, 1), stages, imagenet_depth_choices(layers), num_classes, mode,
                              input_size, {"name": "shape-imagenet-resnet", "block": block, "layers": list(layers)})
+
+
+def search_model_config(base: Mapping[str, Any], mode: str, num_classes: int, input_size: int) -> dict[str, Any]:
+    """The searchable counterpart of a base ResNet config (``cifar-resnet`` or ``imagenet-resnet``)."""
+    name = base.get("name")
+    if name == "cifar-resnet":
+        return {"name": "search.shape-cifar-resnet", "depth": base["depth"], "block": base.get("block", "basic"),
+                "num_classes": num_classes, "mode": mode, "input_size": input_size}
+    if name == "imagenet-resnet" and not base.get("deep_stem") and base.get("groups", 1) == 1 \
+            and base.get("width_per_group", 64) == 64:
+        return {"name": "search.shape-imagenet-resnet", "block": base["block"], "layers": list(base["layers"]),
+                "num_classes": num_classes, "mode": mode, "input_size": input_size}
+    raise ConfigError(f"TAS searches the shapes of 'cifar-resnet' and plain 'imagenet-resnet' configs (7x7 stem, no "
+                      f"groups), got {name!r}; pass e.g. configs/archs/CIFAR-ResNet56.json")
