@@ -1,17 +1,23 @@
 """Our columnar NAS-Bench-201 store: a folder of ``.npy`` arrays plus ``index.json``, memory-mapped on open.
 
-Layout (``A`` architectures, ``S`` seed slots, ``E`` epochs; one sub-folder ``hp<hp>/<dataset>/``)::
+Layout (``A`` architectures, ``S`` seed slots, ``E`` epochs; one sub-folder ``hp<hp>/<dataset>/``, whose
+``R`` rows are the architectures with a run of that hp and dataset, so a file that evaluated 300 cells
+takes the room of 300, not of 15,625)::
 
-    index.json      format, version, source file, meta_archs, per hp: epochs, seed slots, datasets
-                    and their evaluation sets (the column order of the arrays below)
+    index.json      format, version, source file, meta_archs, per hp: epochs, seed slots, datasets,
+                    their evaluation sets (the column order of the arrays below) and row counts
     evaluated.npy   bool  [A]
-    seeds.npy       int64 [A, S]        the run seeds in ascending order, -1 = no run
-    epochs.npy      int32 [A, S]        epochs of each run
-    final.npy       f64   [M, A, S]     last-epoch metrics (FINAL_COLUMNS), exact float64
-    cost.npy        f64   [K, A, S]     flops, params, latency, T-train@epoch/total, T-<set>@epoch/total
-    curves.npy      f32   [A, S, E, C]  per-epoch curves (CURVE_COLUMNS); float64 on request
-    config.npy      int32 [A, 3]        channel, num_cells, class_num
+    archs.npy       int64 [R]           the architecture index of each row, ascending
+    seeds.npy       int64 [R, S]        the run seeds in ascending order, -1 = no run
+    epochs.npy      int32 [R, S]        epochs of each run
+    final.npy       f64   [M, R, S]     last-epoch metrics (FINAL_COLUMNS), exact float64
+    cost.npy        f64   [K, R, S]     flops, params, latency, T-train@epoch/total, T-<set>@epoch/total
+    curves.npy      f32   [R, S, E, C]  per-epoch curves (CURVE_COLUMNS); float64 on request
+    config.npy      int32 [R, 3]        channel, num_cells, class_num
 
+Readers see every array indexed by architecture (:class:`DatasetTable`): the small ones are expanded on
+load (-1 seeds, NaN metrics for the architectures without a row), the curves are mapped row by row
+(:class:`ArchRows`).  Version-1 stores (every array over all ``A`` architectures) still open.
 Missing values are NaN.  The last-epoch and cost arrays hold exactly the numbers the official
 formulas give (they are computed with them while converting); per-epoch curves are float32 by
 default (relative error below 1e-7) to keep the store about a third of the official file's size.
@@ -34,7 +40,8 @@ from .common import BenchmarkError, check_choice
 from .readers import BenchmarkSource
 
 STORE_FORMAT = "autodl-nb201-store"
-STORE_VERSION = 1
+STORE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 INDEX_FILE = "index.json"
 TRAIN_CURVES = ("train-loss", "train-accuracy", "train-accuracy5", "train-time")
 SET_CURVES = ("loss", "accuracy", "time")
@@ -83,7 +90,9 @@ def scan_layout(source: BenchmarkSource) -> dict[str, dict]:
             entry = layout.setdefault(hp, {"epochs": 0, "seed_slots": 0, "datasets": {}})
             for dataset, seeds in state["dataset_seed"].items():
                 entry["seed_slots"] = max(entry["seed_slots"], len(seeds))
-                sets = entry["datasets"].setdefault(dataset, {"eval_sets": []})["eval_sets"]
+                info = entry["datasets"].setdefault(dataset, {"eval_sets": [], "rows": 0})
+                info["rows"] += 1
+                sets = info["eval_sets"]
                 for seed in seeds:
                     run = state["all_results"][(dataset, seed)]
                     entry["epochs"] = max(entry["epochs"], int(run["epochs"]))
@@ -182,7 +191,7 @@ def _record_blocks(index: int, record: dict, layout: dict, curve_dtype: str) -> 
 
 # ------------------------------------------------------------------------------------------- building
 class _RowStream:
-    """Writes the rows of an ``[A, ...]`` array in index order to a file, NaN rows for the gaps."""
+    """Writes the rows of an ``[R, ...]`` array one after the other to a file."""
 
     def __init__(self, path: Path, shape: tuple[int, ...], dtype: str, npy_header: bool) -> None:
         self.path, self.shape, self.dtype, self.next_row = path, shape, np.dtype(dtype), 0
@@ -192,45 +201,42 @@ class _RowStream:
             np.lib.format.write_array_header_1_0(
                 self.handle, {"descr": self.dtype.str, "fortran_order": False, "shape": shape})
 
-    def pad(self, until: int) -> None:
-        if until > self.next_row:
-            empty = np.full(self.shape[1:], np.nan, dtype=self.dtype).tobytes()
-            for _ in range(until - self.next_row):
-                self.handle.write(empty)
-            self.next_row = until
-
-    def write(self, index: int, row: np.ndarray) -> None:
-        self.pad(index)
+    def write(self, row: np.ndarray) -> None:
         self.handle.write(np.ascontiguousarray(row, dtype=self.dtype).tobytes())
-        self.next_row = index + 1
+        self.next_row += 1
 
     def close(self) -> None:
-        self.pad(self.shape[0])
         self.handle.close()
+        if self.next_row != self.shape[0]:
+            raise BenchmarkError(f"{self.path} received {self.next_row} rows but the layout scan counted {self.shape[0]}; "
+                                 "the source changed while it was converted, convert again")
 
 
 class _Arrays:
     """Destination of the converted arrays: in memory, or streamed to files under a folder.
 
-    When streaming, only the per-architecture seeds/epochs/config (a few hundred KB) stay in memory:
-    curves go straight into ``curves.npy`` and the last-epoch/cost rows into ``[A, S, rows]``
-    scratch files that are transposed into ``final.npy``/``cost.npy`` at the end.
+    Each (hp, dataset) gets one row per architecture that has a run there, in index order.  When
+    streaming, only the per-row seeds/epochs/config (a few hundred KB) stay in memory: curves go straight
+    into ``curves.npy`` and the last-epoch/cost rows into ``[R, S, rows]`` scratch files that are
+    transposed into ``final.npy``/``cost.npy`` at the end.
     """
 
     def __init__(self, num_archs: int, layout: dict, curve_dtype: str, folder: Path | None) -> None:
         self.folder, self.num_archs = folder, num_archs
         self.small: dict[tuple[str, str], dict[str, np.ndarray]] = {}
         self.big: dict[tuple[str, str], dict[str, Any]] = {}
+        self.archs: dict[tuple[str, str], list[int]] = {}
         for hp, entry in layout.items():
             slots, epochs = entry["seed_slots"], entry["epochs"]
             for dataset, info in entry["datasets"].items():
-                sets, key = info["eval_sets"], (hp, dataset)
-                self.small[key] = {"seeds": np.full((num_archs, slots), -1, np.int64),
-                                   "epochs": np.zeros((num_archs, slots), np.int32),
-                                   "config": np.full((num_archs, 3), -1, np.int32)}
-                shapes = {"curves": ((num_archs, slots, epochs, len(curve_columns(sets))), curve_dtype),
-                          "final": ((num_archs, slots, len(final_columns(sets))), "float64"),
-                          "cost": ((num_archs, slots, len(cost_columns(sets))), "float64")}
+                sets, key, rows = info["eval_sets"], (hp, dataset), info["rows"]
+                self.archs[key] = []
+                self.small[key] = {"seeds": np.full((rows, slots), -1, np.int64),
+                                   "epochs": np.zeros((rows, slots), np.int32),
+                                   "config": np.full((rows, 3), -1, np.int32)}
+                shapes = {"curves": ((rows, slots, epochs, len(curve_columns(sets))), curve_dtype),
+                          "final": ((rows, slots, len(final_columns(sets))), "float64"),
+                          "cost": ((rows, slots, len(cost_columns(sets))), "float64")}
                 if folder is None:
                     self.big[key] = {name: np.full(shape, np.nan, dtype=dtype) for name, (shape, dtype) in shapes.items()}
                 else:
@@ -243,18 +249,24 @@ class _Arrays:
         for key, block in blocks.items():
             if key not in self.small:
                 raise BenchmarkError(f"architecture {index} has results for {key[1]} with hp {key[0]}, which the layout scan did not see")
-            small = self.small[key]
-            small["seeds"][index], small["epochs"][index], small["config"][index] = block.seeds, block.epochs, block.config
+            small, position = self.small[key], len(self.archs[key])
+            if position == len(small["seeds"]):
+                raise BenchmarkError(f"architecture {index} adds a row to {key[1]} (hp {key[0]}) beyond the layout scan's count; "
+                                     "the source changed while it was converted, convert again")
+            self.archs[key].append(index)
+            small["seeds"][position], small["epochs"][position], small["config"][position] = block.seeds, block.epochs, block.config
             rows = {"curves": block.curves, "final": block.final.T, "cost": block.cost.T}
             for name, row in rows.items():
                 target = self.big[key][name]
                 if isinstance(target, _RowStream):
-                    target.write(index, row)
+                    target.write(row)
                 else:
-                    target[index] = row
+                    target[position] = row
 
     def array(self, key: tuple[str, str], name: str) -> np.ndarray:
-        """An in-memory array in the store layout (``final``/``cost`` as ``[rows, A, S]``)."""
+        """An in-memory array in the store layout (``final``/``cost`` as ``[rows, R, S]``)."""
+        if name == "archs":
+            return np.array(self.archs[key], dtype=np.int64)
         if name in self.small[key]:
             return self.small[key][name]
         array = self.big[key][name]
@@ -274,6 +286,7 @@ class _Arrays:
                     stream.path.unlink()
             for name, array in self.small[key].items():
                 np.save(sub / f"{name}.npy", array)
+            np.save(sub / "archs.npy", self.array(key, "archs"))
 
 
 def _subdir(hp: str, dataset: str) -> str:
@@ -337,11 +350,47 @@ def convert(source: BenchmarkSource | str | os.PathLike | dict, out_dir: str | o
 
 
 # -------------------------------------------------------------------------------------------- reading
-class DatasetTable:
-    """The arrays of one (hp, dataset), with the column position of every metric name."""
+_EXPAND = {"seeds": (0, -1), "epochs": (0, 0), "config": (0, -1), "final": (1, np.nan), "cost": (1, np.nan)}
+"""How the per-row arrays become per-architecture ones: (axis of the rows, value of an architecture without a row)."""
 
-    def __init__(self, hp: str, dataset: str, info: dict, epochs: int, loader: Callable[[str], np.ndarray]) -> None:
-        self.hp, self.dataset, self.epochs = hp, dataset, epochs
+
+class ArchRows:
+    """A read-only ``[A, ...]`` array whose rows are stored for some architectures only: architecture ``i`` is
+    row ``rows[i]`` of ``data`` (-1: no row, read as NaN).  Indexing with an architecture first reads one
+    row (memory-mapped stores stay on disk); any other use materialises the whole array."""
+
+    def __init__(self, data: np.ndarray, rows: np.ndarray) -> None:
+        self.data, self.rows = data, rows
+        self.shape = (len(rows),) + data.shape[1:]
+        self.dtype, self.ndim = data.dtype, data.ndim
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> Any:
+        first, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if isinstance(first, (int, np.integer)) and not isinstance(first, bool) and Ellipsis not in rest:
+            row = int(self.rows[first])
+            if row < 0:
+                return np.full(self.shape[1:], np.nan, dtype=self.dtype)[rest]
+            return self.data[(row,) + rest]
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        dense = np.full(self.shape, np.nan, dtype=self.dtype)
+        present = self.rows >= 0
+        dense[present] = self.data[self.rows[present]]
+        return dense if dtype is None else dense.astype(dtype)
+
+
+class DatasetTable:
+    """The arrays of one (hp, dataset), indexed by architecture, with the column position of every metric name.
+
+    ``num_archs`` set: the loader gives per-row arrays plus ``archs`` (version 2); None: per-architecture ones."""
+
+    def __init__(self, hp: str, dataset: str, info: dict, epochs: int, loader: Callable[[str], np.ndarray],
+                 num_archs: int | None = None) -> None:
+        self.hp, self.dataset, self.epochs, self.num_archs = hp, dataset, epochs, num_archs
         self.eval_sets: list[str] = list(info["eval_sets"])
         self.final_index = {name: i for i, name in enumerate(final_columns(self.eval_sets))}
         self.cost_names = cost_columns(self.eval_sets)
@@ -349,11 +398,32 @@ class DatasetTable:
         self._loader = loader
         self._cache: dict[str, Any] = {}
 
-    def _array(self, name: str) -> np.ndarray:
+    def _array(self, name: str) -> Any:
         array = self._cache.get(name)
         if array is None:
-            array = self._cache[name] = self._loader(name)
+            array = self._loader(name)
+            if self.num_archs is not None:
+                array = self._by_architecture(name, array)
+            self._cache[name] = array
         return array
+
+    def _by_architecture(self, name: str, array: np.ndarray) -> Any:
+        rows = self.memo("rows", self._row_map)
+        if name == "curves":
+            return ArchRows(array, rows)
+        axis, empty = _EXPAND[name]
+        archs = self._loader("archs")
+        shape = list(array.shape)
+        shape[axis] = self.num_archs
+        dense = np.full(shape, empty, dtype=array.dtype)
+        dense[(slice(None),) * axis + (archs,)] = array
+        return dense
+
+    def _row_map(self) -> np.ndarray:
+        rows = np.full(self.num_archs, -1, dtype=np.int64)
+        archs = self._loader("archs")
+        rows[archs] = np.arange(len(archs))
+        return rows
 
     @property
     def seeds(self) -> np.ndarray:
@@ -372,7 +442,8 @@ class DatasetTable:
         return self._array("cost")
 
     @property
-    def curves(self) -> np.ndarray:
+    def curves(self) -> np.ndarray | ArchRows:
+        """``[A, S, E, C]``; on a version-2 store an :class:`ArchRows` (index it by architecture first)."""
         return self._array("curves")
 
     @property
@@ -464,7 +535,8 @@ class Store:
         for hp, entry in index["hps"].items():
             for dataset, info in entry["datasets"].items():
                 self._tables[(hp, dataset)] = DatasetTable(
-                    hp, dataset, info, entry["epochs"], lambda name, h=hp, d=dataset: loader(h, d, name))
+                    hp, dataset, info, entry["epochs"], lambda name, h=hp, d=dataset: loader(h, d, name),
+                    None if index.get("version", STORE_VERSION) == 1 else len(self.meta_archs))
 
     @classmethod
     def open(cls, folder: str | os.PathLike) -> "Store":
@@ -477,7 +549,7 @@ class Store:
             index = json.loads(index_path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise BenchmarkError(f"{index_path} is not valid JSON ({error}); the store is corrupt, convert again") from None
-        if not isinstance(index, dict) or index.get("format") != STORE_FORMAT or index.get("version") != STORE_VERSION:
+        if not isinstance(index, dict) or index.get("format") != STORE_FORMAT or index.get("version") not in READABLE_VERSIONS:
             raise BenchmarkError(
                 f"{index_path} is not a version-{STORE_VERSION} {STORE_FORMAT} index; convert the official file again with this version"
             )

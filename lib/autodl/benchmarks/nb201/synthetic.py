@@ -152,7 +152,7 @@ def write_synthetic_store(folder: str | os.PathLike, num_archs: int = 15625, epo
     for hp, epoch_count in (("12", epochs[0]), ("200", epochs[1])):
         slots = 2 if hp == "12" else 3
         layout[hp] = {"epochs": epoch_count, "seed_slots": slots,
-                      "datasets": {name: {"eval_sets": list(sets)} for name, sets in _EVAL_SETS.items()}}
+                      "datasets": {name: {"eval_sets": list(sets), "rows": num_archs} for name, sets in _EVAL_SETS.items()}}
         for dataset, sets in _EVAL_SETS.items():
             sub = folder / f"hp{hp}" / dataset
             sub.mkdir(parents=True, exist_ok=True)
@@ -163,6 +163,7 @@ def write_synthetic_store(folder: str | os.PathLike, num_archs: int = 15625, epo
             else:
                 seeds = np.where(np.arange(slots)[None, :] < counts[:, None], np.array([777, 888, 999])[None, :], -1)
             valid = seeds >= 0
+            np.save(sub / "archs.npy", np.arange(num_archs, dtype=np.int64))  # every architecture has a row
             np.save(sub / "seeds.npy", seeds)
             np.save(sub / "epochs.npy", np.where(valid, epoch_count, 0).astype(np.int32))
             final = rng.uniform(1, 100, (len(final_columns(sets)), num_archs, slots))
