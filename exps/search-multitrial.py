@@ -4,7 +4,7 @@ training or a zero-cost proxy as the evaluator; one run writes <save-dir>/result
 from autodl.algorithms.multitrial import OPTIMIZERS
 from autodl.algorithms.multitrial.proxies import PROXIES
 from autodl.algorithms.multitrial.run import EVALUATORS, SearchSettings, search_many, search_once, table_row
-from autodl.cli import ArgumentParser, int_arg, non_negative_int, positive_float, positive_int, run_main
+from autodl.cli import ArgumentParser, int_arg, positive_float, positive_int, run_main
 
 # flag -> the algorithm option it sets (passed only when given; an option the algorithm lacks is an error)
 ALGORITHM_OPTIONS = {"population": int, "sample_size": int, "learning_rate": float, "ema_momentum": float,

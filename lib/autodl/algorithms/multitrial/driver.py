@@ -13,7 +13,7 @@ import json
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -184,12 +184,12 @@ def _run_batch(batch: list[Proposal], first: int, evaluator: Evaluator, log: _Tr
     done = [_replayed(proposal, first + offset, evaluator.space, log) for offset, proposal in enumerate(batch)]
     missing = [offset for offset, trial in enumerate(done) if trial is None]
     if pool is None:
-        results = (_evaluate_in_worker(evaluator, batch[i].candidate, batch[i].budget, first + i) for i in missing)
-    else:
-        futures = [pool.submit(_evaluate_in_worker, evaluator, batch[i].candidate, batch[i].budget, first + i)
-                   for i in missing]
-        results = (future.result() for future in futures)
-    for offset, (evaluation, wall) in zip(missing, results):
+        results = ((i, _evaluate_in_worker(evaluator, batch[i].candidate, batch[i].budget, first + i)) for i in missing)
+    else:  # logged as they finish, so a kill loses no finished trial
+        futures = {pool.submit(_evaluate_in_worker, evaluator, batch[i].candidate, batch[i].budget, first + i): i
+                   for i in missing}
+        results = ((futures[future], future.result()) for future in as_completed(futures))
+    for offset, (evaluation, wall) in results:
         proposal = batch[offset]
         trial = Trial(first + offset, proposal.candidate, proposal.budget, float(evaluation.score),
                       float(evaluation.cost), wall)

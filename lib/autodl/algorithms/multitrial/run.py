@@ -132,7 +132,8 @@ def search_once(settings: SearchSettings, seed: int, save_dir: str | os.PathLike
     save_dir = Path(save_dir)
     evaluator = build_evaluator(settings, seed, save_dir)
     optimizer = create_optimizer(settings.algorithm, evaluator.space, seed, **settings.options)
-    config = {"settings": settings.to_dict(), "seed": seed, "evaluator": evaluator.describe()}
+    config = {"settings": settings.to_dict(), "seed": seed, "space": evaluator.space.describe(),
+              "evaluator": evaluator.describe()}
     result = run_trials(optimizer, evaluator, time_budget=settings.time_budget, max_trials=settings.max_trials,
                         save_dir=save_dir, workers=settings.workers, config=config)
     numbers = _report(evaluator, result)

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ...errors import ConfigError
-from ...spaces.nb201 import EDGES, OP_NAMES, Arch, SpaceError
+from ...spaces.nb201 import EDGES, OP_NAMES, Arch
 
 REINFORCE_BINS = 10
 """How many levels a numeric dimension gets in a categorical policy (REINFORCE)."""
@@ -268,10 +268,3 @@ class HyperSpace(SearchSpace):
 
         return {"name": self.name, "params": {param.name: spec(param) for param in self.params}}
 
-
-def check_candidate(space: SearchSpace, value: Any, where: str) -> Any:
-    """``space.from_json(value)``, with a bad value reported as a :class:`ConfigError` naming ``where``."""
-    try:
-        return space.from_json(value)
-    except (SpaceError, ConfigError) as error:
-        raise ConfigError(f"{where}: {error}") from None
