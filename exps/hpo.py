@@ -1,5 +1,6 @@
 """HPO of a training recipe: tune OptimConfig keys (configs/hpo/*.json) of a model on a dataset with a
-multi-trial optimiser; trials train in parallel worker processes and are scored on the validation split.
+multi-trial optimiser; trials train in parallel worker processes (or as Ray tasks) and are scored on the
+validation split.
 
 One line per trial, then one JSON object (the best recipe and its validation accuracy). The run
 directory holds trials.jsonl, config.json, trial-<n>/ (each trial's training run), result.json and
@@ -13,7 +14,7 @@ from autodl.algorithms.multitrial import OPTIMIZERS, HyperSpace, Trial
 from autodl.cli import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int, run_main
 from autodl.config import OptimConfig, load_any_config
 from autodl.data import DATASETS
-from autodl.hpo.recipe import tune_recipe
+from autodl.hpo.recipe import BACKENDS, tune_recipe
 
 
 def build_parser() -> ArgumentParser:
@@ -33,6 +34,10 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--time-budget", type=positive_float, default=None,
                         help="stop when the trials' training seconds would exceed this")
     parser.add_argument("--workers", type=positive_int, default=1, help="trials trained at the same time, one process each")
+    parser.add_argument("--backend", choices=BACKENDS, default="process",
+                        help="where trials train: local worker processes, or Ray tasks (pip install -e .[ray])")
+    parser.add_argument("--ray-address", default=None,
+                        help="Ray cluster to use with --backend ray (default: start a local one with --workers CPUs)")
     parser.add_argument("--min-epochs", type=positive_int, default=1, help="BOHB: smallest budget in epochs")
     parser.add_argument("--max-epochs", type=positive_int, default=None,
                         help="BOHB: largest budget in epochs (default: the base recipe's epochs)")
@@ -56,7 +61,7 @@ def main(argv=None) -> int:
     result = tune_recipe(args.algo, space, args.model, base, args.dataset, args.save_dir, max_trials=args.trials,
                          time_budget=args.time_budget, workers=args.workers, seed=args.seed, data_path=args.data_path,
                          device=args.device, min_epochs=args.min_epochs, max_epochs=args.max_epochs, eta=args.eta,
-                         on_trial=None if args.quiet else print_trial)
+                         backend=args.backend, ray_address=args.ray_address, on_trial=None if args.quiet else print_trial)
     print(json.dumps(result))
     return 0
 

@@ -34,7 +34,9 @@ from ..engine.trainer import Trainer
 from ..errors import ConfigError
 from ..models import create_model, resolve_model_config
 from ..utils import atomic_write_text
+from .ray_backend import RayEvaluator, import_ray
 
+BACKENDS = ("process", "ray")
 RECIPE_KEYS = tuple(field.name for field in dataclasses.fields(OptimConfig))
 
 
@@ -141,9 +143,14 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
                 dataset: str, save_dir: str | os.PathLike, *, max_trials: int | None = None,
                 time_budget: float | None = None, workers: int = 1, seed: int = 0, data_path: str | None = None,
                 device: str = "cpu", min_epochs: int = 1, max_epochs: int | None = None, eta: float = 3,
+                backend: str = "process", ray_address: str | None = None,
                 on_trial: Callable[[Trial], None] | None = None) -> dict[str, Any]:
     """Search recipes with the optimiser ``algo`` until ``max_trials`` trials or ``time_budget`` seconds of
-    training, in ``workers`` processes; restarting on the same ``save_dir`` replays ``trials.jsonl``.
+    training, ``workers`` trials at a time; restarting on the same ``save_dir`` replays ``trials.jsonl``.
+
+    ``backend="process"`` trains the trials in local worker processes; ``"ray"`` runs each as a Ray task
+    (:mod:`autodl.hpo.ray_backend`) on the cluster at ``ray_address``, or, without one, on the Ray
+    instance this process already started, else on a new local one with ``workers`` CPUs.
 
     BOHB's budgets run from ``min_epochs`` to ``max_epochs`` (default: the base recipe's epochs).
     Writes ``<save_dir>/result.json`` and ``<save_dir>/best-recipe.json`` (the best recipe at the
@@ -162,12 +169,25 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
         options = {"min_budget": min_epochs, "max_budget": max_epochs, "eta": eta}
     check_recipe_space(space, base, budget_is_epochs=bool(options))
     optimizer = create_optimizer(algo, space, seed, **options)
-    evaluator = RecipeEvaluator(space, model_dict, base, dataset, Path(save_dir), data_path=data_path, seed=seed,
-                                device=device, threads=1 if workers > 1 else None)
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend {backend!r} is not supported; expected one of {', '.join(BACKENDS)}")
+    evaluator: Evaluator = RecipeEvaluator(space, model_dict, base, dataset, Path(save_dir), data_path=data_path,
+                                           seed=seed, device=device, threads=1 if workers > 1 or backend == "ray" else None)
     config = {"algo": algo, "options": options, "space": space.describe(), "evaluator": evaluator.describe(),
               "seed": seed, "max_trials": max_trials, "time_budget": time_budget, "workers": workers}
-    result = run_trials(optimizer, evaluator, time_budget=time_budget, max_trials=max_trials, save_dir=save_dir,
-                        workers=workers, config=config, on_trial=on_trial)
+    ray = import_ray() if backend == "ray" else None
+    started_ray = ray is not None and not ray.is_initialized()
+    if started_ray:
+        ray.init(address=ray_address, num_cpus=None if ray_address else workers, logging_level="ERROR",
+                 log_to_driver=False)
+    if ray is not None:
+        evaluator = RayEvaluator.on_current_cluster(evaluator)
+    try:
+        result = run_trials(optimizer, evaluator, time_budget=time_budget, max_trials=max_trials, save_dir=save_dir,
+                            workers=workers, config=config, on_trial=on_trial)
+    finally:
+        if started_ray:
+            ray.shutdown()
     best_trial = result.trials[result.best_trial]
     epochs = None if best_trial.budget is None else max(1, int(round(best_trial.budget)))
     best_recipe = recipe_for(base, result.best, epochs)
