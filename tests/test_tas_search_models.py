@@ -1,6 +1,7 @@
 """TAS searchable ResNets: candidate lists, expected FLOPs, the FLOP loss, interpolation, per-width BN, sampling."""
 import pytest
 import torch
+import torch.nn.functional as F
 
 from autodl.engine import count_flops, get_model_infos
 from autodl.errors import ConfigError
@@ -129,6 +130,10 @@ def test_channel_wise_interpolation_averages_neighbouring_channels():
     assert channel_interpolate(x, 2).flatten().tolist() == [0.5, 2.5]
     assert channel_interpolate(x, 8).flatten().tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     assert channel_interpolate(x, 4) is x
+    torch.manual_seed(0)
+    for channels, width in ((4, 6), (9, 16), (19, 64), (25, 57), (64, 256)):  # the widening gathers are the pooling
+        maps = torch.randn(2, channels, 3, 3)
+        assert torch.equal(channel_interpolate(maps, width), F.adaptive_avg_pool3d(maps, (width, 3, 3)))
 
 
 def test_a_sampled_convolution_mixes_two_widths_each_with_its_own_bn():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, Iterator, Mapping, Sequence
 
 import torch
@@ -59,10 +60,25 @@ def imagenet_depth_choices(layers: Sequence[int]) -> list[tuple[int, ...]]:
 
 
 def channel_interpolate(inputs: torch.Tensor, width: int) -> torch.Tensor:
-    """Resize ``inputs`` (N, C, H, W) to ``width`` channels by adaptive average pooling along the channels."""
-    if inputs.shape[1] == width:
+    """Resize ``inputs`` (N, C, H, W) to ``width`` channels by adaptive average pooling along the channels.
+
+    Widening (the search's only use) averages windows of one or two neighbouring channels: two gathers,
+    several times faster on the CPU than ``adaptive_avg_pool3d`` and equal to it."""
+    channels = inputs.shape[1]
+    if channels == width:
         return inputs
-    return F.adaptive_avg_pool3d(inputs, (width, inputs.shape[2], inputs.shape[3]))
+    if width < channels:
+        return F.adaptive_avg_pool3d(inputs, (width, inputs.shape[2], inputs.shape[3]))
+    first, last = _widening_windows(channels, width, inputs.device)
+    return (inputs.index_select(1, first) + inputs.index_select(1, last)) * 0.5
+
+
+@lru_cache(maxsize=None)
+def _widening_windows(channels: int, width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """First and last input channel of each output channel's adaptive-pooling window (width >= channels)."""
+    first = [i * channels // width for i in range(width)]
+    last = [-(-(i + 1) * channels // width) - 1 for i in range(width)]
+    return torch.tensor(first, device=device), torch.tensor(last, device=device)
 
 
 def add_into_wider(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
