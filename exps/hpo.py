@@ -34,6 +34,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--time-budget", type=positive_float, default=None,
                         help="stop when the trials' training seconds would exceed this")
     parser.add_argument("--workers", type=positive_int, default=1, help="trials trained at the same time, one process each")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch threads of each trial (fixed, so a trial scores the same with any --workers)")
     parser.add_argument("--backend", choices=BACKENDS, default="process",
                         help="where trials train: local worker processes, or Ray tasks (pip install -e .[ray])")
     parser.add_argument("--ray-address", default=None,
@@ -61,7 +63,8 @@ def main(argv=None) -> int:
     result = tune_recipe(args.algo, space, args.model, base, args.dataset, args.save_dir, max_trials=args.trials,
                          time_budget=args.time_budget, workers=args.workers, seed=args.seed, data_path=args.data_path,
                          device=args.device, min_epochs=args.min_epochs, max_epochs=args.max_epochs, eta=args.eta,
-                         backend=args.backend, ray_address=args.ray_address, on_trial=None if args.quiet else print_trial)
+                         backend=args.backend, ray_address=args.ray_address, threads=args.threads,
+                         on_trial=None if args.quiet else print_trial)
     print(json.dumps(result))
     return 0
 

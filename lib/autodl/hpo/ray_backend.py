@@ -47,10 +47,10 @@ class RayEvaluator(Evaluator):
         self.space, self.multi_fidelity = inner.space, inner.multi_fidelity
 
     @classmethod
-    def on_current_cluster(cls, inner: Evaluator) -> "RayEvaluator":
+    def on_current_cluster(cls, inner: Evaluator, cpus_per_trial: float = 1.0) -> "RayEvaluator":
         """Wrap ``inner`` for the Ray instance this process is connected to, with its runtime environment."""
         context = import_ray().get_runtime_context()
-        return cls(inner, context.gcs_address, dict(context.runtime_env) or None)
+        return cls(inner, context.gcs_address, dict(context.runtime_env) or None, cpus_per_trial)
 
     def evaluate(self, candidate: Any, budget: float | None, trial: int) -> Evaluation:
         ray = import_ray()

@@ -112,8 +112,8 @@ class RecipeEvaluator(Evaluator):
     """Scores a recipe candidate by :func:`train_recipe`: the last epoch's validation top-1 accuracy;
     cost = the trial's wall seconds. The budget, when an optimiser gives one (BOHB), is the recipe's
     ``epochs``. Every trial has its run directory ``<save_dir>/trial-<n>`` and trains with the same
-    ``seed`` (common random numbers: trials differ only by their recipe). ``threads`` caps torch's
-    threads in the process that trains (one per worker process is right on a small machine)."""
+    ``seed`` (common random numbers: trials differ only by their recipe). ``threads`` sets torch's
+    threads in the process that trains (None: leave them as they are)."""
 
     parallel = True
     multi_fidelity = True
@@ -126,27 +126,33 @@ class RecipeEvaluator(Evaluator):
         self.seed, self.device, self.threads = seed, device, threads
 
     def evaluate(self, candidate: dict[str, Any], budget: float | None, trial: int) -> Evaluation:
+        recipe = recipe_for(self.base, candidate, None if budget is None else max(1, int(round(budget))))
+        previous_threads = torch.get_num_threads()
         if self.threads is not None:
             torch.set_num_threads(self.threads)
-        recipe = recipe_for(self.base, candidate, None if budget is None else max(1, int(round(budget))))
-        start = time.perf_counter()
-        history = train_recipe(self.model_config, recipe, self.dataset, self.save_dir / f"trial-{trial}",
-                               data_path=self.data_path, seed=self.seed, device=self.device)
-        return Evaluation(history[-1]["valid_top1"], time.perf_counter() - start)
+        try:
+            start = time.perf_counter()
+            history = train_recipe(self.model_config, recipe, self.dataset, self.save_dir / f"trial-{trial}",
+                                   data_path=self.data_path, seed=self.seed, device=self.device)
+            return Evaluation(history[-1]["valid_top1"], time.perf_counter() - start)
+        finally:
+            torch.set_num_threads(previous_threads)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "recipe-training", "model": self.model_config, "base_recipe": config_to_dict(self.base),
-                "dataset": self.dataset, "seed": self.seed, "device": self.device}
+                "dataset": self.dataset, "seed": self.seed, "device": self.device, "threads": self.threads}
 
 
 def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | str | os.PathLike, base: OptimConfig,
                 dataset: str, save_dir: str | os.PathLike, *, max_trials: int | None = None,
                 time_budget: float | None = None, workers: int = 1, seed: int = 0, data_path: str | None = None,
                 device: str = "cpu", min_epochs: int = 1, max_epochs: int | None = None, eta: float = 3,
-                backend: str = "process", ray_address: str | None = None,
+                backend: str = "process", ray_address: str | None = None, threads: int = 1,
                 on_trial: Callable[[Trial], None] | None = None) -> dict[str, Any]:
     """Search recipes with the optimiser ``algo`` until ``max_trials`` trials or ``time_budget`` seconds of
-    training, ``workers`` trials at a time; restarting on the same ``save_dir`` replays ``trials.jsonl``.
+    training, ``workers`` trials at a time, each with ``threads`` torch threads (the same number whatever
+``workers`` and the back-end, so that a trial scores the same everywhere); restarting on the same
+``save_dir`` replays ``trials.jsonl``.
 
     ``backend="process"`` trains the trials in local worker processes; ``"ray"`` runs each as a Ray task
     (:mod:`autodl.hpo.ray_backend`) on the cluster at ``ray_address``, or, without one, on the Ray
@@ -172,7 +178,7 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
     if backend not in BACKENDS:
         raise ConfigError(f"backend {backend!r} is not supported; expected one of {', '.join(BACKENDS)}")
     evaluator: Evaluator = RecipeEvaluator(space, model_dict, base, dataset, Path(save_dir), data_path=data_path,
-                                           seed=seed, device=device, threads=1 if workers > 1 or backend == "ray" else None)
+                                           seed=seed, device=device, threads=threads)
     config = {"algo": algo, "options": options, "space": space.describe(), "evaluator": evaluator.describe(),
               "seed": seed, "max_trials": max_trials, "time_budget": time_budget, "workers": workers}
     ray = import_ray() if backend == "ray" else None
@@ -181,7 +187,7 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
         ray.init(address=ray_address, num_cpus=None if ray_address else workers, logging_level="ERROR",
                  log_to_driver=False)
     if ray is not None:
-        evaluator = RayEvaluator.on_current_cluster(evaluator)
+        evaluator = RayEvaluator.on_current_cluster(evaluator, cpus_per_trial=threads)
     try:
         result = run_trials(optimizer, evaluator, time_budget=time_budget, max_trials=max_trials, save_dir=save_dir,
                             workers=workers, config=config, on_trial=on_trial)
