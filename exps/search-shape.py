@@ -7,17 +7,26 @@ from autodl.cli import ArgumentParser, existing_file, int_arg, non_negative_int,
 from autodl.config import OptimConfig, load_any_config
 from autodl.data import DATASETS
 from autodl.models.shape_search import SEARCH_MODES
+from autodl.models.shape_torchvision import TORCHVISION_RESNETS
 
 SEARCH_OPTS = Path(__file__).resolve().parents[1] / "configs" / "search-opts"
 DEFAULTS = ShapeSearchConfig()
+
+
+def base_model(text: str):
+    """A torchvision ResNet name (as its unpruned shape config) or the path of a model config."""
+    if text in TORCHVISION_RESNETS:
+        return {"name": "shape-torchvision-resnet", "arch": text}
+    return existing_file(text)
 
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description=__doc__.split(";")[0])
     parser.add_argument("--dataset", required=True, choices=DATASETS.names(), help="dataset (digits is built in)")
     parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
-    parser.add_argument("--model", required=True, type=existing_file,
-                        help="base ResNet config to prune (configs/archs/CIFAR-ResNet*.json, ImageNet-ResNet*V1.json)")
+    parser.add_argument("--model", required=True, type=base_model,
+                        help="base ResNet to prune: a config (configs/archs/CIFAR-ResNet*.json, ImageNet-ResNet*V1.json) "
+                             f"or a torchvision ResNet ({', '.join(TORCHVISION_RESNETS)})")
     parser.add_argument("--mode", default="shape", choices=SEARCH_MODES, help="search the width, the depth or both")
     parser.add_argument("--optim", type=existing_file, default=str(SEARCH_OPTS / "CIFARX.json"),
                         help="weight optimiser recipe, JSON or an original .config (default: configs/search-opts/CIFARX.json)")

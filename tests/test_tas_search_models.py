@@ -155,7 +155,7 @@ def test_a_sampled_convolution_mixes_two_widths_each_with_its_own_bn():
 
 
 def test_sampled_blocks_end_with_the_relu():
-    block = SearchBlock(16, 16, 1, "basic", strided_projection_bn=False)
+    block = SearchBlock(16, 16, 1, "basic")
     block.set_input_size(8)
     samples = [([0, 7], torch.tensor([0.5, 0.5]))] * 2
     out = block(torch.randn(2, 16, 8, 8), samples)

@@ -158,7 +158,7 @@ class SearchConv(nn.Module):
 class SearchBlock(nn.Module):
     """A residual block of searched convolutions; the shortcut projection shares the last convolution's sample."""
 
-    def __init__(self, in_channels: int, planes: int, stride: int, block: str, strided_projection_bn: bool) -> None:
+    def __init__(self, in_channels: int, planes: int, stride: int, block: str, shortcut: str = "cifar") -> None:
         super().__init__()
         kernels, stride_at, expansion = BLOCK_LAYOUTS[block]
         widths = [planes] * (len(kernels) - 1) + [planes * expansion]
@@ -168,8 +168,9 @@ class SearchBlock(nn.Module):
             SearchConv(c_in, c_out, kernel, stride if i == stride_at else 1, relu=i < last)
             for i, (c_in, c_out, kernel) in enumerate(zip(inputs, widths, kernels)))
         self.out_channels = widths[-1]
-        if stride == 2:
-            self.shortcut = SearchConv(in_channels, widths[-1], 1, avg_pool=True, bn=strided_projection_bn)
+        if stride == 2:  # cifar: avg-pool + 1x1 conv; imagenet: + BN; torchvision: strided 1x1 conv + BN
+            self.shortcut = SearchConv(in_channels, widths[-1], 1, 1 if shortcut != "torchvision" else 2,
+                                       avg_pool=shortcut != "torchvision", bn=shortcut != "cifar")
         elif in_channels != widths[-1]:
             self.shortcut = SearchConv(in_channels, widths[-1], 1)
         else:
@@ -382,12 +383,12 @@ class ShapeSearchResNet(nn.Module):
 
 
 def _stages(in_channels: int, widths: Sequence[int], counts: Sequence[int], block: str,
-            strided_projection_bn: bool) -> list[list[SearchBlock]]:
+            shortcut: str) -> list[list[SearchBlock]]:
     stages, channels = [], in_channels
     for stage, (planes, count) in enumerate(zip(widths, counts)):
         blocks = []
         for index in range(count):
-            blocks.append(SearchBlock(channels, planes, 2 if stage > 0 and index == 0 else 1, block, strided_projection_bn))
+            blocks.append(SearchBlock(channels, planes, 2 if stage > 0 and index == 0 else 1, block, shortcut))
             channels = blocks[-1].out_channels
         stages.append(blocks)
     return stages
@@ -400,28 +401,38 @@ def search_shape_cifar_resnet(depth: int, block: str = "basic", num_classes: int
     check_num_classes(num_classes, "search.shape-cifar-resnet")
     count = blocks_per_stage(depth, block)
     stem = [SearchConv(3, CIFAR_WIDTHS[0], 3, relu=True)]
-    stages = _stages(CIFAR_WIDTHS[0], CIFAR_WIDTHS, [count] * 3, block, strided_projection_bn=False)
+    stages = _stages(CIFAR_WIDTHS[0], CIFAR_WIDTHS, [count] * 3, block, shortcut="cifar")
     return ShapeSearchResNet(stem, None, stages, [depth_choices(count)] * 3, num_classes, mode, input_size,
                              {"name": "shape-cifar-resnet", "depth": depth, "block": block})
+
+
+def imagenet_search_resnet(block: str, layers: list[int], num_classes: int, mode: str, input_size: int, shortcut: str,
+                           infer_config: dict[str, Any], model: str) -> ShapeSearchResNet:
+    """A searchable ImageNet-layout ResNet: 7x7 stride-2 stem to 64 and a max-pool, four stages of 64..512 (x4);
+    ``shortcut`` 'imagenet' (avg-pool + 1x1 conv + BN at stride 2) or 'torchvision' (strided 1x1 conv + BN)."""
+    check_num_classes(num_classes, model)
+    if block not in BLOCK_LAYOUTS:
+        raise ConfigError(f"{model}: unknown block {block!r}; expected 'basic' or 'bottleneck'")
+    if not isinstance(layers, (list, tuple)) or len(layers) != 4 or not all(isinstance(n, int) and n >= 1 for n in layers):
+        raise ConfigError(f"{model}: layers must be four positive block counts, got {layers!r}")
+    stem = [SearchConv(3, 64, 7, 2, relu=True)]
+    stages = _stages(64, IMAGENET_WIDTHS, layers, block, shortcut)
+    return ShapeSearchResNet(stem, nn.MaxPool2d(3, 2, 1), stages, imagenet_depth_choices(layers), num_classes, mode,
+                             input_size, infer_config)
 
 
 @register_model("search.shape-imagenet-resnet")
 def search_shape_imagenet_resnet(block: str, layers: list[int], num_classes: int = 1000, mode: str = "shape",
                                  input_size: int = 224) -> ShapeSearchResNet:
-    """The searchable ImageNet ResNet: 7x7 stride-2 stem to 64 and a max-pool, four stages of 64..512 (x4)."""
-    check_num_classes(num_classes, "search.shape-imagenet-resnet")
-    if block not in BLOCK_LAYOUTS:
-        raise ConfigError(f"search.shape-imagenet-resnet: unknown block {block!r}; expected 'basic' or 'bottleneck'")
-    if not isinstance(layers, (list, tuple)) or len(layers) != 4 or not all(isinstance(n, int) and n >= 1 for n in layers):
-        raise ConfigError(f"search.shape-imagenet-resnet: layers must be four positive block counts, got {layers!r}")
-    stem = [SearchConv(3, 64, 7, 2, relu=True)]
-    stages = _stages(64, IMAGENET_WIDTHS, layers, block, strided_projection_bn=True)
-    return ShapeSearchResNet(stem, nn.MaxPool2d(3, 2, 1), stages, imagenet_depth_choices(layers), num_classes, mode,
-                             input_size, {"name": "shape-imagenet-resnet", "block": block, "layers": list(layers)})
+    """The searchable ImageNet ResNet of ``imagenet-resnet`` (V1 stem)."""
+    return imagenet_search_resnet(block, layers, num_classes, mode, input_size, "imagenet",
+                                  {"name": "shape-imagenet-resnet", "block": block, "layers": list(layers)},
+                                  "search.shape-imagenet-resnet")
 
 
 def search_model_config(base: Mapping[str, Any], mode: str, num_classes: int, input_size: int) -> dict[str, Any]:
-    """The searchable counterpart of a base ResNet config (``cifar-resnet`` or ``imagenet-resnet``)."""
+    """The searchable counterpart of a base ResNet config (``cifar-resnet``, ``imagenet-resnet`` or an unpruned
+    ``shape-torchvision-resnet``)."""
     name = base.get("name")
     if name == "cifar-resnet":
         return {"name": "search.shape-cifar-resnet", "depth": base["depth"], "block": base.get("block", "basic"),
@@ -430,5 +441,9 @@ def search_model_config(base: Mapping[str, Any], mode: str, num_classes: int, in
             and base.get("width_per_group", 64) == 64:
         return {"name": "search.shape-imagenet-resnet", "block": base["block"], "layers": list(base["layers"]),
                 "num_classes": num_classes, "mode": mode, "input_size": input_size}
-    raise ConfigError(f"TAS searches the shapes of 'cifar-resnet' and plain 'imagenet-resnet' configs (7x7 stem, no "
-                      f"groups), got {name!r}; pass e.g. configs/archs/CIFAR-ResNet56.json")
+    if name == "shape-torchvision-resnet" and base.get("xchannels") is None and base.get("xblocks") is None:
+        return {"name": "search.shape-torchvision-resnet", "arch": base["arch"], "num_classes": num_classes,
+                "mode": mode, "input_size": input_size}
+    raise ConfigError(f"TAS searches the shapes of 'cifar-resnet', plain 'imagenet-resnet' configs (7x7 stem, no "
+                      f"groups) and torchvision ResNets, got {name!r}; pass e.g. configs/archs/CIFAR-ResNet56.json "
+                      f"or resnet18")
