@@ -151,12 +151,12 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
                 on_trial: Callable[[Trial], None] | None = None) -> dict[str, Any]:
     """Search recipes with the optimiser ``algo`` until ``max_trials`` trials or ``time_budget`` seconds of
     training, ``workers`` trials at a time, each with ``threads`` torch threads (the same number whatever
-``workers`` and the back-end, so that a trial scores the same everywhere); restarting on the same
-``save_dir`` replays ``trials.jsonl``.
+    ``workers`` and the back-end, so that a trial scores the same everywhere); restarting on the same
+    ``save_dir`` replays ``trials.jsonl``.
 
     ``backend="process"`` trains the trials in local worker processes; ``"ray"`` runs each as a Ray task
     (:mod:`autodl.hpo.ray_backend`) on the cluster at ``ray_address``, or, without one, on the Ray
-    instance this process already started, else on a new local one with ``workers`` CPUs.
+    instance this process already started, else on a new local one with ``workers * threads`` CPUs.
 
     BOHB's budgets run from ``min_epochs`` to ``max_epochs`` (default: the base recipe's epochs).
     Writes ``<save_dir>/result.json`` and ``<save_dir>/best-recipe.json`` (the best recipe at the
@@ -184,7 +184,7 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
     ray = import_ray() if backend == "ray" else None
     started_ray = ray is not None and not ray.is_initialized()
     if started_ray:
-        ray.init(address=ray_address, num_cpus=None if ray_address else workers, logging_level="ERROR",
+        ray.init(address=ray_address, num_cpus=None if ray_address else workers * threads, logging_level="ERROR",
                  log_to_driver=False)
     if ray is not None:
         evaluator = RayEvaluator.on_current_cluster(evaluator, cpus_per_trial=threads)
