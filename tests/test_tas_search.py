@@ -1,6 +1,8 @@
 """TAS search: steps move FLOPs toward the target, the entry point writes buildable shapes, exact resume."""
 import json
+import os
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from autodl.data import SearchLoaders
 from autodl.engine import get_model_infos
 from autodl.models import create_model
 
-from helpers import Kill, kill_and_resume
+from helpers import Kill, free_port, kill_and_resume
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
@@ -127,3 +129,17 @@ def test_bad_search_arguments_are_one_line_errors_and_write_nothing(tmp_path, ca
     error = capsys.readouterr().err
     assert exit_info.value.code == 2 and message in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_search_the_same_shape(tmp_path):
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+               str(free_port()), str(ROOT / "tests" / "tas_ddp_worker.py"), str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in (0, 1)]
+    for key, value in ranks[0]["model"].items():  # averaged gradients and rank-consistent draws: identical models
+        assert torch.equal(value, ranks[1]["model"][key]), key
+    assert ranks[0]["shapes"] == ranks[1]["shapes"] and ranks[0]["best"] == ranks[1]["best"]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["world_size"] == 2

@@ -116,13 +116,13 @@ def test_flop_loss_has_three_regimes():
     target, tolerance = 60.0, 5.0
     low = flop_loss(expected, 54.0, target, tolerance)  # below target - tolerance: push FLOPs up
     low.backward()
-    assert float(low) == pytest.approx(-torch.log(torch.tensor(50.0)).item()) and expected.grad < 0
+    assert low.item() == pytest.approx(-torch.log(torch.tensor(50.0)).item()) and expected.grad < 0
     expected.grad = None
     high = flop_loss(expected, 60.5, target, tolerance)  # above target (no tolerance on this side): push down
     high.backward()
-    assert float(high) == pytest.approx(torch.log(torch.tensor(50.0)).item()) and expected.grad > 0
+    assert high.item() == pytest.approx(torch.log(torch.tensor(50.0)).item()) and expected.grad > 0
     for inside in (55.0, 57.5, 60.0):
-        assert float(flop_loss(expected, inside, target, tolerance)) == 0.0
+        assert flop_loss(expected, inside, target, tolerance).item() == 0.0
 
 
 def test_channel_wise_interpolation_averages_neighbouring_channels():
