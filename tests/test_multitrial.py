@@ -167,16 +167,16 @@ def test_rea_tournament_with_replacement_single_mutation_and_aging():
     space = NB201Space()
     rea = create_optimizer("rea", space, 0, population=3, sample_size=2)
     members = [Arch((0,) * 6), Arch((1,) * 6), Arch((2,) * 6)]
-    for arch, score in zip(members, (50.0, 90.0, 70.0)):
+    for arch, score in zip(members, (70.0, 50.0, 90.0)):
         rea.ask()
         rea.tell(Proposal(arch), score)
-    # tournament draws members 0 and 2 (with replacement: the best, member 1, is not drawn) -> parent = member 2;
+    # the tournament draws members 0 and 1 (the best, member 2, is not drawn) -> parent = member 0 (70);
     # mutation: node 3 (draw 0.9 of 3 nodes), its edge 1 of 3 (3<-1), the 4th of the 4 other ops -> op 4
-    rea.rng = ScriptedRandom([0.1, 0.8, 0.9, 0.5, 0.99])
+    rea.rng = ScriptedRandom([0.1, 0.5, 0.9, 0.5, 0.99])
     child = rea.ask().candidate
-    assert child == Arch((2, 2, 2, 2, 4, 2))
+    assert child == Arch((0, 0, 0, 0, 4, 0))
     rea.tell(Proposal(child), 60.0)
-    assert [score for _, score in rea.population] == [90.0, 70.0, 60.0]  # the oldest (50) left, not the worst
+    assert [score for _, score in rea.population] == [50.0, 90.0, 60.0]  # the oldest (70) left, not the worst (50)
 
 
 def test_nb201_mutation_picks_a_node_then_one_of_its_edges():

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ...config import read_json
 from ...errors import ConfigError
 from ...spaces.nb201 import EDGES, OP_NAMES, Arch
 
@@ -234,16 +235,7 @@ class HyperSpace(SearchSpace):
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> "HyperSpace":
-        try:
-            text = Path(path).read_text()
-        except OSError as error:
-            raise ConfigError(f"cannot read the hyper-parameter space {path}: {error.strerror}; check the path") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{path}: invalid JSON at line {error.lineno} column {error.colno} ({error.msg}); "
-                              "expected an object of parameters") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_json(path), str(path))
 
     def encode(self, candidate: dict[str, Any]) -> np.ndarray:
         return np.array([param.to_unit(candidate[param.name]) for param in self.params])
