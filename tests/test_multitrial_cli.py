@@ -185,3 +185,16 @@ def test_a_launcher_runs_a_search_on_a_given_benchmark_and_fails_fast_without_on
     assert artifact.algorithm == "rea" and artifact.search_cost_s <= 3000
     missing = launch("Random", ["cifar10", "1"], tmp_path)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "does not exist" in missing.stderr
+
+
+@pytest.mark.slow
+def test_bohb_trains_a_bracket_in_two_worker_processes(tmp_path):
+    argv = ["--algo", "bohb", "--dataset", "digits16", "--min-budget", 1, "--max-budget", 3, "--max-trials", 4,
+            "--channel", 4, "--num-cells", 1, "--workers", 2]
+    assert cli(*argv, "--save-dir", tmp_path / "two") == 0
+    assert cli(*argv[:-2], "--save-dir", tmp_path / "one") == 0
+    runs = [[json.loads(line) for line in (tmp_path / name / "trials.jsonl").read_text().splitlines()] for name in ("two", "one")]
+    assert [t["budget"] for t in sorted(runs[0], key=lambda t: t["trial"])] == [1.0, 1.0, 1.0, 3.0]
+    # the same trials and scores with one or two workers: results are told in the order asked
+    assert sorted((t["trial"], t["candidate"], t["score"]) for t in runs[0]) == \
+        sorted((t["trial"], t["candidate"], t["score"]) for t in runs[1])
