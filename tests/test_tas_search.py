@@ -143,3 +143,17 @@ def test_two_gloo_processes_search_the_same_shape(tmp_path):
         assert torch.equal(value, ranks[1]["model"][key]), key
     assert ranks[0]["shapes"] == ranks[1]["shapes"] and ranks[0]["best"] == ranks[1]["best"]
     assert json.loads((tmp_path / "run" / "config.json").read_text())["world_size"] == 2
+
+
+def test_the_default_split_halves_every_class_as_prepare_py_does(tmp_path):
+    from autodl.algorithms.shape.run import balanced_halves
+    from autodl.data import get_datasets, get_search_loaders, read_train_valid_split
+
+    path = tmp_path / "digits-split.json"
+    with pytest.raises(SystemExit):
+        run_main(runpy.run_path(str(ROOT / "exps" / "prepare.py"))["main"], ["--name", "digits", "--save", str(path)])
+    train = get_datasets("digits").train
+    assert balanced_halves(train) == read_train_valid_split(path, len(train))
+    loaders = get_search_loaders("digits", batch_size=64, workers=0, split=balanced_halves)
+    halves = balanced_halves(train)
+    assert len(loaders.search.dataset) == len(halves.train) and len(loaders.valid.dataset) == len(halves.valid)
