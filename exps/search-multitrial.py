@@ -4,12 +4,19 @@ training or a zero-cost proxy as the evaluator; one run writes <save-dir>/result
 from autodl.algorithms.multitrial import OPTIMIZERS
 from autodl.algorithms.multitrial.proxies import PROXIES
 from autodl.algorithms.multitrial.run import EVALUATORS, SearchSettings, search_many, search_once, table_row
-from autodl.cli import ArgumentParser, int_arg, positive_float, positive_int, run_main
+from autodl.cli import ArgumentParser, non_negative_int, positive_float, positive_int, run_main
 
-# flag -> the algorithm option it sets (passed only when given; an option the algorithm lacks is an error)
-ALGORITHM_OPTIONS = {"population": int, "sample_size": int, "learning_rate": float, "ema_momentum": float,
-                     "min_budget": float, "max_budget": float, "eta": float, "n_iters": int, "num_samples": int,
-                     "random_fraction": float, "bandwidth_factor": float, "min_bandwidth": float}
+# flag -> (type, help) of the algorithm option it sets; passed only when given (an option the algorithm lacks is an error)
+ALGORITHM_OPTIONS = {
+    "population": (int, "REA: population size (10)"), "sample_size": (int, "REA: tournament size (3)"),
+    "learning_rate": (float, "REINFORCE: Adam learning rate of the policy (0.01; the original's docs use 0.5)"),
+    "ema_momentum": (float, "REINFORCE: momentum of the reward baseline (0.9)"),
+    "min_budget": (float, "BOHB: smallest budget in epochs (12)"), "max_budget": (float, "BOHB: largest budget (200)"),
+    "eta": (float, "BOHB: Hyperband's eta (3)"), "n_iters": (int, "BOHB: Hyperband iterations (no limit)"),
+    "num_samples": (int, "BOHB: draws from the good density per new cell (64)"),
+    "random_fraction": (float, "BOHB: share of random cells (1/3)"),
+    "bandwidth_factor": (float, "BOHB: widening of numeric kernels when drawing (3)"),
+    "min_bandwidth": (float, "BOHB: smallest kernel bandwidth (1e-3)")}
 
 
 def build_parser() -> ArgumentParser:
@@ -21,7 +28,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--time-budget", type=positive_float, default=12000.0,
                         help="seconds of (simulated, with a benchmark) evaluation cost per search")
     parser.add_argument("--max-trials", type=positive_int, default=None, help="stop after this many trials")
-    parser.add_argument("--seed", type=int_arg, default=0, help="seed of a single run")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of a single run (--runs K: seeds 0..K-1)")
     parser.add_argument("--runs", type=positive_int, default=None, help="run searches with seeds 0..RUNS-1 and summarise")
     parser.add_argument("--save-dir", required=True, help="run directory; reused = resumed")
     parser.add_argument("--evaluator", choices=EVALUATORS, default=None,
@@ -31,8 +38,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="worker processes (parallel runs with --runs; parallel trials with the training evaluator)")
     group = parser.add_argument_group("algorithm options (defaults: the algorithm's)")
-    for name, kind in ALGORITHM_OPTIONS.items():
-        group.add_argument("--" + name.replace("_", "-"), type=positive_int if kind is int else float, default=None)
+    for name, (kind, text) in ALGORITHM_OPTIONS.items():
+        group.add_argument("--" + name.replace("_", "-"), type=positive_int if kind is int else float, default=None,
+                           help=text)
     group = parser.add_argument_group("training and proxy evaluators")
     group.add_argument("--proxy", choices=list(PROXIES), default="naswot", help="zero-cost proxy")
     group.add_argument("--proxy-data", default="digits16", help="dataset of the proxy's batch")

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...errors import ConfigError
 from ...registry import Registry
 from .space import SearchSpace
 
@@ -31,6 +32,8 @@ class Optimizer(ABC):
     """Base class: holds the space, the seed and a ``random.Random`` drawn from it."""
 
     def __init__(self, space: SearchSpace, seed: int) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"an optimiser's seed must be an integer >= 0, got {seed!r}")
         self.space, self.seed = space, seed
         self.rng = random.Random(seed)
 
