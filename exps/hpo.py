@@ -18,7 +18,8 @@ from autodl.hpo.recipe import BACKENDS, tune_recipe
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(description="Tune a training recipe with random search, REA or BOHB.")
+    parser = ArgumentParser(description="Tune a training recipe with a multi-trial optimiser (random search, REA, "
+                                        "REINFORCE or BOHB); trials score on the validation split.")
     parser.add_argument("--algo", required=True, choices=OPTIMIZERS.names(), help="multi-trial optimiser")
     parser.add_argument("--space", required=True, type=existing_file, help="hyper-parameter space JSON (configs/hpo)")
     parser.add_argument("--dataset", required=True, choices=DATASETS.names(), help="dataset name")
@@ -39,7 +40,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--backend", choices=BACKENDS, default="process",
                         help="where trials train: local worker processes, or Ray tasks (pip install -e .[ray])")
     parser.add_argument("--ray-address", default=None,
-                        help="Ray cluster to use with --backend ray (default: start a local one with --workers CPUs)")
+                        help="Ray cluster to use with --backend ray (default: start a local one with --workers x --threads CPUs)")
     parser.add_argument("--min-epochs", type=positive_int, default=1, help="BOHB: smallest budget in epochs")
     parser.add_argument("--max-epochs", type=positive_int, default=None,
                         help="BOHB: largest budget in epochs (default: the base recipe's epochs)")
