@@ -123,3 +123,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
     assert stop.value.code == 2 and error.count("\n") == 1
     assert error.startswith("error: ") and "'lr' is not a key of a training recipe" in error
     assert not (tmp_path / "run").exists()
+
+
+def test_every_flag_of_both_entry_points_is_documented():
+    for name in ("hpo.py", "hpo-cg.py"):
+        spec = spec_from_file_location(name.replace("-", "_")[:-3], ROOT / "exps" / name)
+        script = module_from_spec(spec)
+        spec.loader.exec_module(script)
+        assert all(action.help for action in script.build_parser()._actions), name
