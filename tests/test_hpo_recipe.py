@@ -16,7 +16,7 @@ from autodl.algorithms.multitrial import HyperSpace
 from autodl.cli import run_main
 from autodl.config import OptimConfig, load_config
 from autodl.errors import ConfigError
-from autodl.hpo.recipe import check_recipe_space, recipe_for, tune_recipe, validation_split
+from autodl.hpo.recipe import RecipeEvaluator, check_recipe_space, recipe_for, tune_recipe, validation_split
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "exps" / "hpo.py"
@@ -131,3 +131,14 @@ def test_every_flag_of_both_entry_points_is_documented():
         script = module_from_spec(spec)
         spec.loader.exec_module(script)
         assert all(action.help for action in script.build_parser()._actions), name
+
+
+def test_a_trial_run_directory_resumes_instead_of_training_again(tmp_path):
+    evaluator = RecipeEvaluator(HyperSpace.from_file(ROOT / "configs" / "hpo" / "lr-decay.json"),
+                                json.loads(MODEL.read_text()), BASE, "digits16", tmp_path, threads=1)
+    candidate = {"LR": 0.1, "decay": 1e-4}
+    first = evaluator.evaluate(candidate, 2, 0)
+    metrics = (tmp_path / "trial-0" / "metrics.jsonl").read_text()
+    again = evaluator.evaluate(candidate, 2, 0)  # what a restarted search does with a trial it had not logged
+    assert again.score == first.score and (tmp_path / "trial-0" / "metrics.jsonl").read_text() == metrics
+    assert "resumed from" in (tmp_path / "trial-0" / "log.txt").read_text().splitlines()[-1]
