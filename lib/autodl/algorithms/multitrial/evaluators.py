@@ -16,8 +16,8 @@ import numpy as np
 
 from ...benchmarks.nb201 import NB201Benchmark
 from ...benchmarks.nb201.common import REPORTING, SIMULATE_DATASETS, BenchmarkError, check_choice
-from ...spaces.nb201 import NUM_ARCHS, OP_NAMES, Arch
-from .space import NB201Space, SearchSpace
+from ...spaces.nb201 import NUM_ARCHS, Arch
+from .space import NB201Space, SearchSpace, enumeration_position
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class BenchmarkEvaluator(Evaluator):
 
     def index(self, arch: Arch) -> int:
         """The benchmark's index of ``arch`` (the official index for the official files)."""
-        index = self._position[_enumeration_position(arch)]
+        index = self._position[enumeration_position(arch)]
         if index < 0:
             raise BenchmarkError(f"architecture {arch} is not in the benchmark {self.benchmark.store.filename}; "
                                  "search a benchmark that lists the whole space")
@@ -114,13 +114,6 @@ class BenchmarkEvaluator(Evaluator):
                 "search_split": [self.setting, self.setname], "seed": self.seed, "multi_fidelity": self.multi_fidelity}
 
 
-def _enumeration_position(arch: Arch) -> int:
-    position = 0
-    for op in arch.op_indices:
-        position = position * len(OP_NAMES) + op
-    return position
-
-
 def _lookup_lists(table: Any, setname: str) -> tuple[list[list[float]], list[list[float]], list[int]]:
     """Per architecture and seed slot: the 12-epoch ``setname`` accuracy and the simulated cost (train time + one
     evaluation epoch); and the run count.  Python lists: a search's look-ups then need no NumPy call."""
@@ -136,5 +129,5 @@ def _positions(meta_archs: list[str]) -> list[int]:
     """Enumeration position of a cell -> its index in the benchmark (-1: not listed)."""
     positions = [-1] * NUM_ARCHS
     for index, text in enumerate(meta_archs):
-        positions[_enumeration_position(Arch.from_str(text))] = index
+        positions[enumeration_position(Arch.from_str(text))] = index
     return positions

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...config import read_json
 from ...errors import ConfigError
-from ...spaces.nb201 import EDGES, OP_NAMES, Arch
+from ...spaces.nb201 import EDGES, NUM_ARCHS, OP_NAMES, Arch, all_archs
 
 REINFORCE_BINS = 10
 """How many levels a numeric dimension gets in a categorical policy (REINFORCE)."""
@@ -100,19 +100,23 @@ class NB201Space(SearchSpace):
     name = "nas-bench-201"
     cardinalities = (len(OP_NAMES),) * len(EDGES)
     _NODE_EDGES = tuple(tuple(k for k, (to, _) in enumerate(EDGES) if to == node) for node in (1, 2, 3))
+    _EDGE_WEIGHTS = tuple(len(OP_NAMES) ** (len(EDGES) - 1 - k) for k in range(len(EDGES)))
+
+    def __init__(self) -> None:
+        self._archs = all_archs()  # every cell built once per process: sampling and mutation only pick one
 
     def sample(self, rng: random.Random) -> Arch:
-        draw, count = rng.random, len(OP_NAMES)
-        return Arch(tuple(int(draw() * count) for _ in EDGES))
+        return self._archs[int(rng.random() * NUM_ARCHS)]  # uniform over the space = each edge's op uniform
 
     def mutate(self, candidate: Arch, rng: random.Random) -> Arch:
         draw = rng.random  # int(draw() * n) is uniform on 0..n-1 and several times faster than randrange
-        ops = list(candidate.op_indices)
+        ops = candidate.op_indices
         node_edges = self._NODE_EDGES[int(draw() * len(self._NODE_EDGES))]
         edge = node_edges[int(draw() * len(node_edges))]
         new = int(draw() * (len(OP_NAMES) - 1))
-        ops[edge] = new if new < ops[edge] else new + 1
-        return Arch(tuple(ops))
+        new = new if new < ops[edge] else new + 1
+        # the cached Arch of the mutated cell (its enumeration position changes by one digit in base 5)
+        return self._archs[enumeration_position(candidate) + (new - ops[edge]) * self._EDGE_WEIGHTS[edge]]
 
     def encode(self, candidate: Arch) -> np.ndarray:
         return (np.asarray(candidate.op_indices, dtype=np.float64) + 0.5) / len(OP_NAMES)
@@ -260,3 +264,12 @@ class HyperSpace(SearchSpace):
 
         return {"name": self.name, "params": {param.name: spec(param) for param in self.params}}
 
+
+
+def enumeration_position(arch: Arch) -> int:
+    """The position of ``arch`` in :func:`~autodl.spaces.nb201.all_archs` (the first edge's op is the most significant
+    base-5 digit)."""
+    position = 0
+    for op in arch.op_indices:
+        position = position * len(OP_NAMES) + op
+    return position
