@@ -62,6 +62,7 @@ class Reinforce(Optimizer):
         self.np_rng = np.random.default_rng(seed)
         sizes = space.policy_sizes()
         self.mask = np.arange(max(sizes))[None, :] < np.array(sizes)[:, None]
+        self.last = np.array(sizes) - 1
         self.logits = np.where(self.mask, 1e-3 * self.np_rng.standard_normal(self.mask.shape), -np.inf)
         self.optimizer = Adam(learning_rate)
         self.baseline = MovingAverage(ema_momentum)
@@ -73,8 +74,8 @@ class Reinforce(Optimizer):
     def ask(self) -> Proposal:
         cumulative = np.cumsum(self.probabilities(), axis=1)
         draws = self.np_rng.random(len(cumulative))
-        choices = [min(int(np.searchsorted(row, u, side="right")), int(mask.sum()) - 1)
-                   for row, u, mask in zip(cumulative, draws, self.mask)]
+        # inverse-CDF sampling per dimension (capped at the last real choice against rounding)
+        choices = np.minimum((cumulative <= draws[:, None]).sum(axis=1), self.last).tolist()
         return Proposal(self.space.from_choices(choices), memo=choices)
 
     def tell(self, proposal: Proposal, score: float) -> None:
