@@ -300,3 +300,12 @@ def test_a_trial_log_of_another_search_is_refused(bench, tmp_path):
 def test_the_registry_holds_the_four_algorithms():
     assert OPTIMIZERS.names() == sorted(ALGOS)
     assert len(EDGES) == len(NB201Space.cardinalities)
+
+
+@pytest.mark.slow
+def test_on_an_official_layout_file_of_the_whole_space_rea_and_bohb_beat_random():
+    data = make_benchmark(15625, epochs=(12, 2), accuracy=known_accuracy)  # the official dict layout, every cell
+    bench = NB201Benchmark.open(data)
+    found = {algo: np.mean([known_accuracy(str(search(bench, algo, seed).best)) for seed in range(20)])
+             for algo in ("random", "rea", "bohb")}
+    assert found["rea"] > found["random"] + 1 and found["bohb"] > found["random"], found

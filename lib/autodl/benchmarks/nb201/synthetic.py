@@ -66,9 +66,11 @@ def _run(rng: np.random.Generator, dataset: str, seed: int, epochs: int, arch_st
 
 
 def _arch_results(rng: np.random.Generator, index: int, arch_str: str, seeds: dict[str, list[int]], epochs: int,
-                  timed: bool, weights: bool) -> dict[str, Any]:
+                  timed: bool, weights: bool, accuracy: Callable[[str], float] | None) -> dict[str, Any]:
     all_results, dataset_seed = {}, {}
     base = float(rng.uniform(40, 95))
+    if accuracy is not None:
+        base = float(accuracy(arch_str))
     for dataset, dataset_seeds in seeds.items():
         dataset_seed[dataset] = sorted(dataset_seeds)
         for seed in dataset_seed[dataset]:
@@ -78,8 +80,10 @@ def _arch_results(rng: np.random.Generator, index: int, arch_str: str, seeds: di
 
 
 def make_record(index: int, arch_str: str, style: str = "v1_1", epochs: tuple[int, int] = (12, 200), seed: int = 0,
-                weights: bool = False) -> dict[str, dict]:
-    """``{'less': ..., 'full': ...}`` of one architecture (v1_1: every dataset in both recipes; v1_0: 'less' only on cifar10-valid, no times)."""
+                weights: bool = False, accuracy: Callable[[str], float] | None = None) -> dict[str, dict]:
+    """``{'less': ..., 'full': ...}`` of one architecture (v1_1: every dataset in both recipes; v1_0: 'less' only on cifar10-valid, no times).
+
+    ``accuracy`` (architecture string -> percent) replaces the random level the accuracy curves rise to."""
     rng = np.random.default_rng([seed, index])
     full_seeds = [777, 888, 999][: 1 + int(rng.integers(0, 3))]
     datasets = list(_EVAL_SETS)
@@ -88,16 +92,20 @@ def make_record(index: int, arch_str: str, style: str = "v1_1", epochs: tuple[in
     else:
         less = {"cifar10-valid": [777]}
     timed = style == "v1_1"
-    return {"less": _arch_results(rng, index, arch_str, less, epochs[0], timed, weights),
-            "full": _arch_results(rng, index, arch_str, {name: list(full_seeds) for name in datasets}, epochs[1], timed, weights)}
+    return {"less": _arch_results(rng, index, arch_str, less, epochs[0], timed, weights, accuracy),
+            "full": _arch_results(rng, index, arch_str, {name: list(full_seeds) for name in datasets}, epochs[1], timed,
+                                  weights, accuracy)}
 
 
 def make_benchmark(num_records: int, total_archs: int | None = None, style: str = "v1_1",
-                   epochs: tuple[int, int] = (12, 200), seed: int = 0) -> dict[str, Any]:
-    """An official-layout benchmark dict with records for the first ``num_records`` of ``total_archs`` architectures."""
+                   epochs: tuple[int, int] = (12, 200), seed: int = 0,
+                   accuracy: Callable[[str], float] | None = None) -> dict[str, Any]:
+    """An official-layout benchmark dict with records for the first ``num_records`` of ``total_archs`` architectures
+    (``accuracy``: see :func:`make_record`)."""
     total_archs = num_records if total_archs is None else total_archs
     meta_archs = arch_strings(total_archs)
-    arch2infos = {index: make_record(index, meta_archs[index], style, epochs, seed) for index in range(num_records)}
+    arch2infos = {index: make_record(index, meta_archs[index], style, epochs, seed, accuracy=accuracy)
+                  for index in range(num_records)}
     return {"meta_archs": meta_archs, "arch2infos": arch2infos, "evaluated_indexes": set(range(num_records)),
             "total_archs": total_archs}
 
