@@ -2,7 +2,7 @@
 re-running with the same --save-dir resumes.  See docs/TAS.md."""
 from pathlib import Path
 
-from autodl.algorithms.shape import ShapeSearchConfig, run_shape_search
+from autodl.algorithms.shape import BASELINES, ShapeSearchConfig, run_shape_search, write_baseline_shape
 from autodl.cli import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int, run_main
 from autodl.config import OptimConfig, load_any_config
 from autodl.data import DATASETS
@@ -42,6 +42,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--arch-decay", type=float, default=DEFAULTS.arch_decay, help="Adam weight decay of the shape logits")
     parser.add_argument("--tau-max", type=positive_float, default=DEFAULTS.tau_max, help="initial Gumbel temperature")
     parser.add_argument("--tau-min", type=positive_float, default=DEFAULTS.tau_min, help="final Gumbel temperature")
+    parser.add_argument("--baseline", choices=BASELINES, default=None,
+                        help="write an ablation baseline instead of searching: fix (every width x sqrt(ratio)) or "
+                             "random (widths near that, random depths), as <save-dir>/<kind>-<ratio>-seed-<seed>.json")
     parser.add_argument("--epochs", type=positive_int, default=None, help="override the recipe's schedule epochs")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="override the recipe's batch size")
     parser.add_argument("--test-batch-size", type=positive_int, default=None, help="valid-half batch size")
@@ -55,6 +58,11 @@ def build_parser() -> ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.baseline is not None:
+        config, path = write_baseline_shape(args.model, args.baseline, args.flop_ratio, args.dataset, args.save_dir,
+                                            data_path=args.data_path, seed=max(args.seed, 0))
+        print(f"TAS baseline {args.baseline}: {config['estimated_FLOP']:.4f} MFLOPs -> {path}")
+        return 0
     optim = load_any_config(OptimConfig, args.optim, epochs=args.epochs)
     search = ShapeSearchConfig(mode=args.mode, flop_ratio=args.flop_ratio, flop_weight=args.flop_weight,
                                flop_tolerance=args.flop_tolerance, arch_LR=args.arch_lr, arch_decay=args.arch_decay,

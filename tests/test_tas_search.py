@@ -157,3 +157,14 @@ def test_the_default_split_halves_every_class_as_prepare_py_does(tmp_path):
     loaders = get_search_loaders("digits", batch_size=64, workers=0, split=balanced_halves)
     halves = balanced_halves(train)
     assert len(loaders.search.dataset) == len(halves.train) and len(loaders.valid.dataset) == len(halves.valid)
+
+
+def test_search_shape_writes_an_ablation_baseline_without_searching(tmp_path, capsys):
+    argv = ["--dataset", "digits", "--model", str(ROOT / "configs" / "archs" / "CIFAR-ResNet32.json"), "--save-dir",
+            str(tmp_path), "--baseline", "fix", "--flop-ratio", "0.5"]
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(SEARCH_SHAPE["main"], argv)
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    config = json.loads((tmp_path / "fix-0.5-seed-0.json").read_text())
+    assert config["xchannels"][:3] == [3, 11, 11] and config["xblocks"] == [5, 5, 5]
+    assert not (tmp_path / "checkpoint").exists()  # nothing was trained

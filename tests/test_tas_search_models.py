@@ -199,3 +199,16 @@ def test_imagenet_search_network_writes_an_imagenet_shape():
     assert built(torch.zeros(1, 3, 64, 64))[1].shape == (1, 5)
     with net.sampling(2.0, torch.Generator().manual_seed(0)):
         assert net(torch.zeros(2, 3, 64, 64))[1].shape == (2, 5)
+
+
+def test_ablation_baselines_fixed_ratio_and_random_shapes():
+    net = search_net(32, num_classes=100)
+    max_mflops = get_model_infos(net, (1, 3, 32, 32))[0]
+    xchannels, xblocks = net.uniform_shape(0.5)
+    assert xblocks == [5, 5, 5] and xchannels == [3] + [11] * 11 + [22] * 10 + [45] * 10  # int(sqrt(0.5) * C)
+    assert 0.45 < net.shape_mflops(xchannels, xblocks) / max_mflops < 0.5  # widths round down
+    draws = [net.random_shape(0.5, torch.Generator().manual_seed(4)) for _ in range(2)]
+    assert draws[0] == draws[1]  # reproducible from the generator
+    widths, blocks = draws[0]
+    assert all(w in conv.choices for w, conv in zip(widths[1:], net.convs)) and all(b in (1, 3, 5) for b in blocks)
+    create_model(net.shape_config(widths, blocks))

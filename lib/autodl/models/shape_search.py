@@ -359,6 +359,23 @@ class ShapeSearchResNet(nn.Module):
             blocks = [choices[j] for choices, j in zip(self.depth_choices, depth.detach().argmax(dim=1).tolist())]
         return [3, *widths], blocks
 
+    def uniform_shape(self, ratio: float) -> tuple[list[int], list[int]]:
+        """The fixed-ratio baseline of the paper's ablation: every convolution at ``int(sqrt(ratio) * C)``
+        (about ``ratio`` of the FLOPs), every block kept."""
+        scale = math.sqrt(ratio)
+        return [3] + [max(1, int(scale * conv.choices[-1])) for conv in self.convs], [len(s) for s in self.stages]
+
+    def random_shape(self, ratio: float, generator: torch.Generator) -> tuple[list[int], list[int]]:
+        """The random baseline: each convolution draws a candidate width with probability proportional to
+        ``1 / (|width - sqrt(ratio) * C| + 0.2)`` (near the fixed-ratio width), each stage a block count
+        uniformly among its candidates."""
+        scale, widths = math.sqrt(ratio), []
+        for conv in self.convs:
+            closeness = torch.tensor([1.0 / (abs(w - scale * conv.choices[-1]) + 0.2) for w in conv.choices])
+            widths.append(conv.choices[int(torch.multinomial(closeness, 1, generator=generator))])
+        blocks = [choices[int(torch.randint(len(choices), (), generator=generator))] for choices in self.depth_choices]
+        return [3, *widths], blocks
+
     def shape_mflops(self, xchannels: Sequence[int], xblocks: Sequence[int]) -> float:
         """The search's FLOP estimate of a discrete shape (the original's ``estimated_FLOP``): dropped blocks
         cost nothing, every kept one is counted at the widths ``xchannels`` gives it."""

@@ -12,8 +12,10 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
+import torch
+
 from ...config import OptimConfig, config_to_dict, write_json
-from ...data import class_balanced_split, dataset_labels, get_search_loaders, read_train_valid_split
+from ...data import class_balanced_split, dataset_labels, get_datasets, get_search_loaders, read_train_valid_split
 from ...data.splits import TrainValidSplit
 from ...engine.device import resolve_device
 from ...engine.distributed import cleanup, init_distributed, local_device
@@ -21,6 +23,7 @@ from ...engine.flops import get_model_infos
 from ...engine.rundir import RunDir, run_seed
 from ...engine.seed import seed_everything
 from ...engine.trainer import Trainer
+from ...errors import ConfigError
 from ...models import create_model, resolve_model_config
 from ...models.shape_search import search_model_config
 from .config import ShapeSearchConfig
@@ -102,3 +105,25 @@ def run_shape_search(model: Mapping[str, Any] | str | os.PathLike, optim: OptimC
         run.log(f"best shape (epoch {kept['epoch']}, valid top-1 {kept['valid_top1']:.2f}, ratio "
                 f"{kept['flop_ratio']:.4f}{'' if kept['within_tolerance'] else ', none within the tolerance'}) -> {best_path}")
     return ShapeSearchResult(last, best, last_path, best_path, history, task)
+
+
+BASELINES = ("fix", "random")
+
+
+def write_baseline_shape(model: Mapping[str, Any] | str | os.PathLike, kind: str, flop_ratio: float, dataset: str,
+                         save_dir: str | os.PathLike, *, data_path: str | None = None, seed: int = 0) -> tuple[dict[str, Any], Path]:
+    """Write the paper's ablation baselines without searching: ``fix`` (every width scaled by sqrt(ratio))
+    or ``random`` (widths drawn near that, block counts uniformly) as ``<save_dir>/<kind>-<ratio>-seed-<seed>.json``."""
+    if kind not in BASELINES:
+        raise ConfigError(f"unknown baseline {kind!r}; expected one of {', '.join(BASELINES)}")
+    data = get_datasets(dataset, data_path)
+    base = resolve_model_config(model)
+    base.pop("_origin")
+    net = create_model(search_model_config(base, "shape", data.num_classes, data.input_shape[-1]))
+    shape = (net.uniform_shape(flop_ratio) if kind == "fix"
+             else net.random_shape(flop_ratio, torch.Generator().manual_seed(seed)))
+    config = net.shape_config(*shape)
+    path = Path(save_dir) / f"{kind}-{flop_ratio}-seed-{seed}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(config, path)
+    return config, path
