@@ -5,6 +5,7 @@ from autodl.algorithms.multitrial import OPTIMIZERS
 from autodl.algorithms.multitrial.proxies import PROXIES
 from autodl.algorithms.multitrial.run import EVALUATORS, SearchSettings, search_many, search_once, table_row
 from autodl.cli import ArgumentParser, non_negative_int, positive_float, positive_int, run_main
+from autodl.errors import ConfigError
 
 # flag -> (type, help) of the algorithm option it sets; passed only when given (an option the algorithm lacks is an error)
 ALGORITHM_OPTIONS = {
@@ -23,8 +24,9 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description=__doc__.split(";")[0])
     parser.add_argument("--algo", required=True, choices=OPTIMIZERS.names(), help="search algorithm")
     parser.add_argument("--benchmark", default=None, help="NAS-Bench-201 store folder or .pth (the benchmark evaluator)")
-    parser.add_argument("--dataset", required=True,
-                        help="with a benchmark: cifar10, cifar100, ImageNet16-120 (or digits); else the data to train on")
+    parser.add_argument("--dataset", default=None,
+                        help="with a benchmark: cifar10, cifar100, ImageNet16-120 (or digits), required; else the data "
+                             "to train on (default: the built-in digits)")
     parser.add_argument("--time-budget", type=positive_float, default=12000.0,
                         help="seconds of (simulated, with a benchmark) evaluation cost per search")
     parser.add_argument("--max-trials", type=positive_int, default=None, help="stop after this many trials")
@@ -58,9 +60,13 @@ def build_parser() -> ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     options = {name: getattr(args, name) for name in ALGORITHM_OPTIONS if getattr(args, name) is not None}
+    evaluator = args.evaluator or ("benchmark" if args.benchmark else "training")
+    if args.dataset is None and evaluator == "benchmark":
+        raise ConfigError("the benchmark evaluator needs --dataset: cifar10, cifar100 or ImageNet16-120 (the search "
+                          "split and the reported test split follow from it)")
     settings = SearchSettings(
-        algorithm=args.algo, dataset=args.dataset, time_budget=args.time_budget, max_trials=args.max_trials,
-        evaluator=args.evaluator or ("benchmark" if args.benchmark else "training"), benchmark=args.benchmark,
+        algorithm=args.algo, dataset=args.dataset or "digits", time_budget=args.time_budget,
+        max_trials=args.max_trials, evaluator=evaluator, benchmark=args.benchmark,
         multi_fidelity=args.multi_fidelity, options=options, proxy=args.proxy, proxy_data=args.proxy_data,
         proxy_batch=args.proxy_batch, channel=args.channel, num_cells=args.num_cells, epochs=args.epochs,
         batch_size=args.batch_size, data_path=args.data_path, device=args.device,

@@ -110,11 +110,14 @@ def test_the_proxy_evaluator_reports_correlations_with_a_benchmark(store, tmp_pa
     (["--algo", "rea", "--evaluator", "benchmark"], "the benchmark evaluator needs --benchmark"),
     (["--algo", "rea", "--benchmark", "STORE", "--dataset", "mnist"], "unknown benchmark dataset 'mnist'"),
     (["--algo", "rea", "--benchmark", "/nonexistent.pth"], "does not exist"),
+    (["--algo", "rea", "--benchmark", "STORE", "--dataset", None], "the benchmark evaluator needs --dataset"),
 ])
 def test_bad_input_is_one_line_and_exit_2(store, argv, message, tmp_path, capsys):
     argv = [str(store) if a == "STORE" else a for a in argv]
     if "--dataset" not in argv:
         argv += ["--dataset", "cifar10"]
+    elif argv[argv.index("--dataset") + 1] is None:
+        argv = argv[:-2]
     assert cli(*argv, "--save-dir", tmp_path / "run") == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
