@@ -80,6 +80,12 @@ def test_runs_write_the_summary_the_table_and_the_anytime_curve(store, tmp_path,
     assert float(curve[-1]["mean_test_accuracy"]) == pytest.approx(mean)  # the incumbent at the end is the answer
     out = capsys.readouterr().out
     assert f"| bohb | cifar100 | " in out and "| 4 | ->" in out
+    try:
+        import matplotlib  # noqa: F401
+        plotted = True
+    except ImportError:
+        plotted = False
+    assert (tmp_path / "many" / "curves.png").is_file() == plotted  # the PNG comes with the plot extra
     # a restart finds every run done and rewrites the same summary
     assert cli(*common, "--runs", 4, "--save-dir", tmp_path / "many") == 0
     assert json.loads((tmp_path / "many" / "summary.json").read_text()) == summary
