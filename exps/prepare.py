@@ -13,7 +13,8 @@ PREPARE_DATASETS = ("cifar10", "cifar100", "imagenet-1k", "digits")
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description="Split a training set class by class into train/valid index lists.")
     parser.add_argument("--name", required=True, choices=PREPARE_DATASETS, help="dataset to split")
-    parser.add_argument("--root", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    parser.add_argument("--root", "--data-path", dest="root", default=None,
+                        help="dataset root (default: $TORCH_HOME/cifar.python)")
     parser.add_argument("--save", required=True, help="output JSON file {train, valid, class2numTrain, class2numValid}")
     parser.add_argument("--ratio", type=positive_float, default=0.5, help="share of each class that goes to train")
     parser.add_argument("--seed", type=int, default=111, help="seed of the per-class shuffles")

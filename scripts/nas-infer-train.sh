@@ -3,7 +3,7 @@
 #   bash scripts/nas-infer-train.sh DATASET GENOTYPE BATCH SEED
 # DATASET: cifar10, cifar100, imagenet-1k (or digits for a quick CPU run); GENOTYPE: DARTS_V2, DARTS_V1,
 # GDAS_V1, SETN, NASNet, PNASNet. CIFAR: NAS-CIFAR recipe (295+5 epochs), C36 N6, cutout 16, 4 workers;
-# ImageNet: NAS-IMAGENET recipe, C48 N4, no cutout, 28 workers. Extra flags (e.g. --epochs 2 --C 8 --N 1)
+# ImageNet: NAS-IMAGENET recipe, C48 N4, no cutout, 28 workers, data under $TORCH_HOME/ILSVRC2012. Extra flags (e.g. --epochs 2 --C 8 --N 1)
 # are passed on to exps/train-searched.py. Output: $OUTPUT_DIR (default ./output).
 set -euo pipefail
 if [ "$#" -lt 4 ]; then
@@ -13,10 +13,11 @@ fi
 dataset=$1 genotype=$2 batch=$3 seed=$4
 shift 4
 here=$(cd "$(dirname "$0")/.." && pwd)
+data=()
 case "$dataset" in
-  imagenet*) workers=${WORKERS:-28} ;;
+  imagenet*) workers=${WORKERS:-28}; data=(--data-path "${TORCH_HOME:-$HOME/.cache/torch}/ILSVRC2012") ;;
   *) workers=${WORKERS:-4} ;;
 esac
 exec python "$here/exps/train-searched.py" --dataset "$dataset" --arch "$genotype" --batch-size "$batch" \
-  --seed "$seed" --workers "$workers" \
+  --seed "$seed" --workers "$workers" "${data[@]}" \
   --save-dir "${OUTPUT_DIR:-output}/nas-infer/${dataset}-${genotype}-B${batch}/seed-${seed}" "$@"

@@ -2,7 +2,6 @@
 architecture and weight gradients are averaged and every draw comes from a rank-consistent generator,
 they end with bitwise-identical supernets and the same architecture every epoch."""
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,13 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import free_port
+
 WORKER = Path(__file__).with_name("search_ddp_worker.py")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("algorithm,space", [("darts-v1", "nas-bench-201"), ("gdas", "darts")])

@@ -10,12 +10,13 @@ from ..errors import AutoDLError
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):
-    """Appends ``(default: X)`` to an option's help unless the default is None/False or the help
+    """Appends ``(default: X)`` to an option's help unless the default is None/False, the option is a
+    switch that takes no value (``--no-amp``'s default True only says that it is off), or the help
     already says ``default``."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or action.nargs == 0:
             return text
         if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
             text += " (default: %(default)s)"

@@ -87,8 +87,9 @@ class RunDir:
                 self.log(f"replaced {what}, since the directory has no checkpoint/last.pth (nothing was trained)")
 
     def _changed_keys(self, config: dict[str, Any]) -> list[str] | None:
-        """Top-level keys in which the existing ``config.json`` differs from ``config`` ([] when there is
-        none or it is equal, None when it cannot be read as a JSON object)."""
+        """The keys in which the existing ``config.json`` differs from ``config``, dotted down to the
+        differing values (``optim.LR``, ``seed``); [] when there is none or it is equal, None when it
+        cannot be read as a JSON object."""
         if not self.config_path.is_file():
             return []
         try:
@@ -97,7 +98,7 @@ class RunDir:
             return None
         if not isinstance(previous, dict):
             return None
-        return sorted(key for key in set(previous) | set(config) if previous.get(key) != config.get(key))
+        return differing_keys(previous, config)
 
     def log(self, message: str) -> None:
         line = f"{time_string()} {message}"
@@ -125,6 +126,18 @@ class RunDir:
         if not self.metrics_path.is_file():
             return []
         return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
+
+
+def differing_keys(first: dict[str, Any], second: dict[str, Any], prefix: str = "") -> list[str]:
+    """Sorted dotted keys whose values differ between two JSON objects (nested objects are compared key by key)."""
+    keys = []
+    for key in sorted(set(first) | set(second)):
+        a, b = first.get(key), second.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += differing_keys(a, b, f"{prefix}{key}.")
+        elif a != b:
+            keys.append(f"{prefix}{key}")
+    return keys
 
 
 def previous_seed(save_dir: Path) -> int | None:

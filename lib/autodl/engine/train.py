@@ -135,5 +135,6 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
     criterion = build_criterion(OptimConfig(**settings["optim"]))
     loader = make_loader(data.test, batch_size, shuffle=False, workers=workers)
     result = evaluate(model, loader, criterion, torch_device, Precision(torch_device, True))
-    return {"checkpoint": str(checkpoint), "dataset": dataset, "epoch": state["epoch"],
+    # the checkpoint counts finished epochs; report the last one as metrics.jsonl and log.txt number it
+    return {"checkpoint": str(checkpoint), "dataset": dataset, "epoch": state["epoch"] - 1,
             **{f"test_{k}": v for k, v in result.items()}}

@@ -76,7 +76,8 @@ class AuxiliaryHead(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if min(inputs.shape[-2:]) < 5:
             raise ConfigError(f"the auxiliary head got a {tuple(inputs.shape[-2:])} feature map, too small for its "
-                              "5x5 pooling; use 32x32 (CIFAR) or 224x224 (ImageNet) inputs or set auxiliary to false")
+                              "5x5 pooling; use 32x32 (CIFAR, digits) or 224x224 (ImageNet) inputs, or a model config with "
+                              '"auxiliary": false')
         return self.classifier(self.features(inputs).flatten(1))
 
 
