@@ -309,3 +309,15 @@ def test_on_an_official_layout_file_of_the_whole_space_rea_and_bohb_beat_random(
     found = {algo: np.mean([known_accuracy(str(search(bench, algo, seed).best)) for seed in range(20)])
              for algo in ("random", "rea", "bohb")}
     assert found["rea"] > found["random"] + 1 and found["bohb"] > found["random"], found
+
+
+def test_bohb_with_multi_fidelity_pays_for_the_epochs_it_asks(bench):
+    evaluator = BenchmarkEvaluator(bench, "cifar10", seed=1, multi_fidelity=True)
+    bohb = create_optimizer("bohb", evaluator.space, 1, min_budget=2, max_budget=18, eta=3)
+    result = run_trials(bohb, evaluator, time_budget=20000.0)
+    assert {trial.budget for trial in result.trials} == {2.0, 6.0, 18.0}
+    for trial in result.trials:
+        ops = trial.candidate.op_indices
+        epoch_time = 4.0 + 2.0 * ops.count(3) + ops.count(2)  # the generator's per-epoch train time
+        assert trial.cost == pytest.approx(trial.budget * epoch_time + epoch_time / 4)
+    assert result.trials[result.best_trial].budget == 18.0  # the incumbent comes from the largest budget
