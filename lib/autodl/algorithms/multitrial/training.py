@@ -18,10 +18,12 @@ NB201_RECIPE = OptimConfig(epochs=12, LR=0.1, optim="SGD", scheduler="cos", deca
 
 
 class TrainingEvaluator(Evaluator):
-    """Trains an NB201 cell's network (``C``, ``N``) on ``dataset`` with :func:`~autodl.engine.train.train_classifier`
-    for ``budget`` epochs (BOHB's budget; ``recipe.epochs`` otherwise); score = the last epoch's top-1 accuracy on
-    the dataset's held-out set, cost = the wall seconds of the training.  Every trial is a run directory
-    ``<save_dir>/trial-<n>``, so a trial interrupted by a kill resumes from its last epoch."""
+    """Trains an NB201 cell's network (``C``, ``N``) with :func:`~autodl.hpo.recipe.train_recipe` (the engine's
+    Trainer) on the training part of ``dataset`` for ``budget`` epochs (BOHB's budget; ``recipe.epochs``
+    otherwise); score = the last epoch's top-1 accuracy on the held-out validation part (never the test set:
+    digits uses its fixed 1,077/360 split, cifar10 its 25k/25k halves), cost = the wall seconds of the
+    training.  Every trial is a run directory ``<save_dir>/trial-<n>``, so a trial interrupted by a kill
+    resumes from its last epoch."""
 
     parallel = True
     multi_fidelity = True
@@ -34,15 +36,15 @@ class TrainingEvaluator(Evaluator):
         self.space = NB201Space()
 
     def evaluate(self, candidate: Arch, budget: float | None, trial: int) -> Evaluation:
-        from ...engine.train import train_classifier
+        from ...hpo.recipe import train_recipe  # imported here: the HPO package builds on this one
 
         epochs = self.recipe.epochs if budget is None else max(1, int(round(budget)))
         start = time.perf_counter()
-        result = train_classifier({"name": "infer.tiny", "C": self.channel, "N": self.num_cells, "arch_str": str(candidate)},
-                                  dataclasses.replace(self.recipe, epochs=epochs), self.dataset,
-                                  self.save_dir / f"trial-{trial}", data_path=self.data_path,
-                                  seed=self.seed * 100003 + trial, device=self.device, progress=False, echo=False)
-        return Evaluation(result.history[-1]["test_top1"], time.perf_counter() - start)
+        history = train_recipe({"name": "infer.tiny", "C": self.channel, "N": self.num_cells, "arch_str": str(candidate)},
+                               dataclasses.replace(self.recipe, epochs=epochs), self.dataset,
+                               self.save_dir / f"trial-{trial}", data_path=self.data_path,
+                               seed=self.seed * 100003 + trial, device=self.device)
+        return Evaluation(history[-1]["valid_top1"], time.perf_counter() - start)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "training", "dataset": self.dataset, "recipe": dataclasses.asdict(self.recipe),
