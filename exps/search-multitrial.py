@@ -1,11 +1,16 @@
 """Multi-trial NAS on the NAS-Bench-201 space (random search, REA, REINFORCE, BOHB) with a benchmark, real
 training or a zero-cost proxy as the evaluator; one run writes <save-dir>/result.json, --runs K writes
 <save-dir>/summary.json.  Re-running with the same --save-dir resumes.  See docs/MULTI-TRIAL.md."""
+from pathlib import Path
+
 from autodl.algorithms.multitrial import OPTIMIZERS
 from autodl.algorithms.multitrial.proxies import PROXIES
 from autodl.algorithms.multitrial.run import EVALUATORS, SearchSettings, search_many, search_once, table_row
-from autodl.cli import ArgumentParser, non_negative_int, positive_float, positive_int, run_main
+from autodl.cli import ArgumentParser, existing_file, non_negative_int, positive_float, positive_int, run_main
 from autodl.errors import ConfigError
+
+LESS_RECIPE = Path(__file__).resolve().parents[1] / "configs" / "nas-benchmark" / "LESS.json"
+"""The NAS-Bench-201 12-epoch recipe (SGD nesterov 0.9, LR 0.1 cosine, weight decay 5e-4)."""
 
 # flag -> (type, help) of the algorithm option it sets; passed only when given (an option the algorithm lacks is an error)
 ALGORITHM_OPTIONS = {
@@ -49,6 +54,8 @@ def build_parser() -> ArgumentParser:
     group.add_argument("--proxy-batch", type=positive_int, default=64, help="images in the proxy's batch")
     group.add_argument("--channel", type=positive_int, default=16, help="network channels C")
     group.add_argument("--num-cells", type=positive_int, default=5, help="cells per stage N")
+    group.add_argument("--recipe", type=existing_file, default=str(LESS_RECIPE),
+                       help="training recipe JSON (OptimConfig); --epochs and --batch-size override it")
     group.add_argument("--epochs", type=positive_int, default=12, help="training epochs (BOHB: its budgets)")
     group.add_argument("--batch-size", type=positive_int, default=64, help="training batch size")
     group.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
@@ -69,7 +76,7 @@ def main(argv=None) -> int:
         max_trials=args.max_trials, evaluator=evaluator, benchmark=args.benchmark,
         multi_fidelity=args.multi_fidelity, options=options, proxy=args.proxy, proxy_data=args.proxy_data,
         proxy_batch=args.proxy_batch, channel=args.channel, num_cells=args.num_cells, epochs=args.epochs,
-        batch_size=args.batch_size, data_path=args.data_path, device=args.device,
+        recipe=args.recipe, batch_size=args.batch_size, data_path=args.data_path, device=args.device,
         workers=args.workers if args.runs is None else 1)
     if args.runs is None:
         row = search_once(settings, args.seed, args.save_dir)

@@ -25,6 +25,7 @@ import numpy as np
 from ...benchmarks.nb201 import NB201Benchmark
 from ...benchmarks.nb201.common import SIMULATE_DATASETS, check_choice
 from ...benchmarks.nb201.modern import REPORT_SPLIT
+from ...config import OptimConfig, load_config
 from ...errors import ConfigError
 from ...spaces.artifact import save_artifact
 from ...spaces.nb201 import arch_to_index
@@ -54,6 +55,7 @@ class SearchSettings:
     proxy_batch: int = 64
     channel: int = 16
     num_cells: int = 5
+    recipe: str | None = None
     epochs: int = 12
     batch_size: int = 64
     data_path: str | None = None
@@ -110,11 +112,14 @@ def build_evaluator(settings: SearchSettings, seed: int, save_dir: str | os.Path
         inputs, targets, classes = _proxy_batch(settings.proxy_data, settings.proxy_batch, settings.data_path)
         return ProxyEvaluator(settings.proxy, inputs, targets, classes, seed=seed, channel=settings.channel,
                               num_cells=settings.num_cells)
-    from .training import NB201_RECIPE, TrainingEvaluator
+    from .training import TrainingEvaluator
 
     if save_dir is None:
         raise ConfigError("the training evaluator writes a run directory per trial; give --save-dir")
-    recipe = dataclasses.replace(NB201_RECIPE, epochs=settings.epochs, batch_size=settings.batch_size)
+    if settings.recipe is None:
+        raise ConfigError("the training evaluator needs a training recipe; give --recipe FILE "
+                          "(e.g. configs/nas-benchmark/LESS.json, the NAS-Bench-201 12-epoch recipe)")
+    recipe = load_config(OptimConfig, settings.recipe, epochs=settings.epochs, batch_size=settings.batch_size)
     return TrainingEvaluator(settings.dataset, Path(save_dir) / "trials", recipe, settings.data_path, seed,
                              settings.channel, settings.num_cells, settings.device)
 

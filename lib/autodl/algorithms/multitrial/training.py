@@ -12,11 +12,6 @@ from ...spaces.nb201 import Arch
 from .evaluators import Evaluation, Evaluator
 from .space import NB201Space
 
-NB201_RECIPE = OptimConfig(epochs=12, LR=0.1, optim="SGD", scheduler="cos", decay=5e-4, momentum=0.9,
-                           nesterov=True, batch_size=64)
-"""The NAS-Bench-201 training recipe (SGD nesterov 0.9, LR 0.1 cosine, weight decay 5e-4), batch 64 for small data."""
-
-
 class TrainingEvaluator(Evaluator):
     """Trains an NB201 cell's network (``C``, ``N``) with :func:`~autodl.hpo.recipe.train_recipe` (the engine's
     Trainer) on the training part of ``dataset`` for ``budget`` epochs (BOHB's budget; ``recipe.epochs``
@@ -28,7 +23,7 @@ class TrainingEvaluator(Evaluator):
     parallel = True
     multi_fidelity = True
 
-    def __init__(self, dataset: str, save_dir: str | os.PathLike, recipe: OptimConfig = NB201_RECIPE,
+    def __init__(self, dataset: str, save_dir: str | os.PathLike, recipe: OptimConfig,
                  data_path: str | None = None, seed: int = 0, channel: int = 16, num_cells: int = 5,
                  device: str = "cpu") -> None:
         self.dataset, self.save_dir, self.recipe, self.data_path = dataset, Path(save_dir), recipe, data_path
