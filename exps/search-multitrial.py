@@ -76,7 +76,7 @@ def main(argv=None) -> int:
         max_trials=args.max_trials, evaluator=evaluator, benchmark=args.benchmark,
         multi_fidelity=args.multi_fidelity, options=options, proxy=args.proxy, proxy_data=args.proxy_data,
         proxy_batch=args.proxy_batch, channel=args.channel, num_cells=args.num_cells, epochs=args.epochs,
-        recipe=args.recipe, batch_size=args.batch_size, data_path=args.data_path, device=args.device,
+        recipe=args.recipe if evaluator == "training" else None, batch_size=args.batch_size, data_path=args.data_path, device=args.device,
         workers=args.workers if args.runs is None else 1)
     if args.runs is None:
         row = search_once(settings, args.seed, args.save_dir)
