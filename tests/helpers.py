@@ -81,18 +81,19 @@ def _run_until(command: Sequence[str], out: Path, env: dict[str, str], kill: Kil
         process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env)
     deadline = time.monotonic() + timeout
     while True:
+        ended = process.poll() is not None  # polled before reading, so that an ended process's output is complete
         lines = _read_lines(out)
         segment = Segment(lines)
-        done = len(segment.epoch_lines()) >= kill.epochs if kill.epochs else segment.resumes()
-        if done:
+        if len(segment.epoch_lines()) >= kill.epochs if kill.epochs else segment.resumes():
             break
-        assert process.poll() is None, (f"{command} ended (code {process.returncode}) before the kill point "
-                                        f"{kill}:\n{out.with_suffix('.err').read_text()[-3000:]}")
+        assert not ended, (
+            f"{command} ended (code {process.returncode}) before the kill point {kill}"
+            + (" without printing a 'resumed from' line: it did not resume" if not kill.epochs else "")
+            + f":\n{out.with_suffix('.err').read_text()[-3000:]}")
         assert time.monotonic() < deadline, f"{command} did not reach the kill point {kill} in {timeout} s"
         time.sleep(0.01)
-    if kill.mid_epoch:
-        seconds = _epoch_seconds(lines) or [epoch_s]
-        time.sleep(seconds[-1] / 2)
+    if kill.mid_epoch:  # half the shortest epoch seen (the first one also pays for warming up)
+        time.sleep(min(_epoch_seconds(lines) or [epoch_s]) / 2)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, f"{command} ended with {process.returncode} before the kill"
@@ -156,7 +157,7 @@ def kill_and_resume(command: Callable[[Path], Sequence[str]], tmp_path: Path, ki
         for number, kill in enumerate(kills):
             segment = _run_until(list(command(killed_dir)), tmp_path / f"killed-{number}.out", env, kill, epoch_s,
                                  timeout)
-            epoch_s = (_epoch_seconds(segment.lines) or [epoch_s])[-1]
+            epoch_s = min(_epoch_seconds(segment.lines) or [epoch_s])
             segments.append(segment)
         last_out = tmp_path / f"killed-{len(kills)}.out"
         with open(last_out, "w") as stdout, open(last_out.with_suffix(".err"), "w") as stderr:

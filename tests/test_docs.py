@@ -97,9 +97,12 @@ def test_every_block_has_a_known_tag():
 
 
 def marks(block: Block) -> tuple:
-    """The per-algorithm pages' quick checks repeat SEARCH.md's launcher run with their algorithm (5-25 s
-    each): slow.  Everything else runs in the fast suite."""
-    return (pytest.mark.slow,) if block.page.startswith("docs/search/") and block.tag == "" else ()
+    """Slow: the per-algorithm pages' quick checks (they repeat SEARCH.md's launcher run with their
+    algorithm, 5-25 s each) and the torchrun examples (10 s each; tests/test_distributed.py and
+    tests/test_search_distributed.py run the same paths).  Everything else runs in the fast suite."""
+    runs = block.tag == ""
+    slow = runs and (block.page.startswith("docs/search/") or "torchrun " in block.code)
+    return (pytest.mark.slow,) if slow else ()
 
 
 @pytest.mark.parametrize("block", [pytest.param(b, marks=marks(b), id=b.name) for b in BLOCKS])

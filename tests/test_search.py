@@ -77,7 +77,10 @@ def test_two_search_steps_train_the_supernet_and_derive_an_architecture(name, sp
     assert isinstance(task.final_arch(), type(arch))
 
 
-@pytest.mark.parametrize("name,space", CASES)
+# every algorithm on NB201, and GDAS on the NASNet space, on the fast path; the other NASNet-space cases
+# (5-8 s each) run with -m slow
+@pytest.mark.parametrize("name,space", [pytest.param(name, space, marks=pytest.mark.slow if space == "darts" and
+                                                     name != "gdas" else ()) for name, space in CASES])
 def test_a_fixed_seed_repeats_the_steps_exactly(name, space, loaders):
     states = []
     for _ in range(2):
