@@ -6,7 +6,7 @@ the convolution throughput this CPU reaches at the supernet's shapes.
 Prints one JSON line per measurement (``autodl.utils.emit_benchmark``):
 
 - ``<algo>/weight-step``, ``<algo>/arch-step`` (s, median over the repeats) for darts-v1, darts-v2,
-  gdas, setn, enas, rsps (rsps has no architecture step); each with its conv GFLOP per step;
+  gdas, setn, enas, rsps, nasp (rsps has no architecture step); each with its conv GFLOP per step;
 - ``reference/weight-step`` (per-op supernet, weighted sum over all ops, DARTS's step) and
   ``reference/gdas-weight-step`` (per-op supernet, only the sampled op runs), interleaved with the rest;
 - ``<algo>/speedup-vs-reference`` (reference time / fast time, median of the per-repeat ratios);
@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autodl.algorithms import ALGORITHMS as ALGORITHM_REGISTRY
 from autodl.algorithms import create_algorithm
 from autodl.algorithms.oneshot.enas import reinforce_loss
 from autodl.algorithms.oneshot.gdas import gumbel_hard
@@ -50,8 +51,7 @@ from autodl.utils import emit_benchmark
 
 BENCH = "supernet_step"
 RECIPES = Path(__file__).resolve().parents[2] / "configs" / "search" / "nas-bench-201"
-RECIPE_OF = {"darts-v1": "DARTS", "darts-v2": "DARTS", "gdas": "GDAS", "setn": "SETN", "enas": "ENAS", "rsps": "RANDOM"}
-ALGORITHMS = tuple(RECIPE_OF)
+ALGORITHMS = ("darts-v1", "darts-v2", "gdas", "setn", "enas", "rsps", "nasp")
 TOLERANCE = 1e-5
 GDAS_DRAWS = 8
 
@@ -186,7 +186,7 @@ def peak_conv_rates(C: int, size: int, batch: int, repeats: int) -> dict[str, di
 def build_tasks(net: NB201SuperNet, names) -> dict[str, object]:
     tasks = {}
     for name in names:
-        optim, search = load_search_recipe(RECIPES / f"{RECIPE_OF[name]}.json")
+        optim, search = load_search_recipe(RECIPES / f"{ALGORITHM_REGISTRY.get(name).recipe}.json")
         tasks[name] = create_algorithm(name, copy.deepcopy(net), SearchLoaders([], [], []), optim, search,
                                        torch.device("cpu"))
     return tasks
@@ -253,6 +253,12 @@ def make_cases(tasks, reference_tasks, batches, draws, net, batch: int, size: in
             cases[f"{name}/weight-step"] = weighted_weight(task)
         elif name == "gdas":
             cases[f"{name}/weight-step"] = gdas_weight(task)
+        elif name == "nasp":
+            def weight(task=task):
+                indices = task.discrete()[1]
+                task.weight_step(inputs, targets, indices=indices)
+                return flops_of(indices[0])
+            cases[f"{name}/weight-step"] = weight
         else:
             cases[f"{name}/weight-step"] = sampled_weight(task)
 
@@ -269,6 +275,10 @@ def make_cases(tasks, reference_tasks, batches, draws, net, batch: int, size: in
                 weights, indices = task.sample()
                 task.arch_step(arch_inputs, arch_targets, weights, indices)
                 return flops_of(indices[0])
+        elif name == "nasp":
+            def arch(task=task):
+                task.proximal_arch_step(arch_inputs, arch_targets)
+                return all_flops
         elif name == "enas":
             def arch(task=task):
                 return flops_of(enas_arch_step(task, arch_inputs, arch_targets)) / 3  # scored by a forward only

@@ -62,6 +62,11 @@ class NASP(SearchTask):
         return onehots, [o.argmax(dim=-1).tolist() for o in onehots]
 
     def search_step(self, inputs, targets, arch_inputs, arch_targets) -> dict[str, Any]:
+        sums = self.proximal_arch_step(arch_inputs, arch_targets)
+        return {**self.weight_step(inputs, targets, indices=self.discrete()[1]), **sums}
+
+    def proximal_arch_step(self, arch_inputs: torch.Tensor, arch_targets: torch.Tensor) -> dict[str, Any]:
+        """Steps 1-2: the gradient at the one-hot architecture, applied to A, then clipped to [0, 1]."""
         onehots = [o.requires_grad_() for o in self.discrete()[0]]
         self.a_optimizer.zero_grad(set_to_none=True)
         logits = self.forward(arch_inputs, onehots)
@@ -72,8 +77,7 @@ class NASP(SearchTask):
             alpha.grad = grad + self.config.complexity_weight * self.costs
         self.apply_arch_gradients()
         self.project()
-        sums = self._sums("arch_", loss.detach(), logits.detach(), arch_targets)
-        return {**self.weight_step(inputs, targets, indices=self.discrete()[1]), **sums}
+        return self._sums("arch_", loss.detach(), logits.detach(), arch_targets)
 
     def arch_probabilities(self) -> list[torch.Tensor]:
         """The parameters normalised per edge (uniform on an all-zero edge): NASP has no softmax."""

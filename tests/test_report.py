@@ -1,0 +1,80 @@
+"""exps/report.py: the README's tables from fabricated search and retraining run directories."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from autodl.engine.flops import count_parameters
+from autodl.models import create_model
+from autodl.spaces.artifact import save_artifact
+from autodl.spaces.nasnet import get_genotype
+
+ROOT = Path(__file__).resolve().parents[1]
+GENOTYPE = get_genotype("DARTS_V2")
+MODEL = {"name": "nasnet-cifar", "genotype": GENOTYPE.to_dict(), "C": 2, "N": 1, "num_classes": 10,
+         "auxiliary": False}
+
+
+def write_run(path: Path, config: dict, records: list[dict], device: str) -> Path:
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps(config))
+    (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (path / "log.txt").write_text(f"[2026-12-01 10:00:00] device={device} settings={{}}\n")
+    return path
+
+
+def fabricate(root: Path) -> list[Path]:
+    search = write_run(root / "search", {"algorithm": "nasp", "dataset": "cifar10"},
+                       [{"epoch": 0, "valid_top1": 80.0}, {"epoch": 1, "valid_top1": 85.5}], "cuda:0")
+    save_artifact(search / "result.json", GENOTYPE, algorithm="nasp", dataset="cifar10", seed=7,
+                  search_cost_s=0.5 * 86400)
+    runs = [search]
+    for seed, errors in ((1, (5.0, 3.0)), (2, (6.0, 4.0))):
+        records = [{"epoch": e, "test_top1": 100 - err, "epoch_time_s": 43200.0} for e, err in enumerate(errors)]
+        runs.append(write_run(root / f"retrain-{seed}", {"model": MODEL, "optim": {"epochs": 2, "LR": 0.1}, "dataset": "cifar10",
+                                                         "seed": seed}, records, "cpu"))
+    runs.append(write_run(root / "unfinished", {"model": MODEL, "optim": {"epochs": 2, "LR": 0.1}, "dataset": "cifar10", "seed": 3},
+                          [{"epoch": 0, "test_top1": 90.0, "epoch_time_s": 1.0}], "cpu"))
+    (root / "empty").mkdir()
+    runs.append(root / "empty")
+    return runs
+
+
+def test_report_renders_the_readme_tables_with_published_numbers_and_skips_what_is_not_a_finished_run(tmp_path):
+    runs = fabricate(tmp_path)
+    done = subprocess.run([sys.executable, str(ROOT / "exps" / "report.py"), *map(str, runs), "--output",
+                           str(tmp_path / "report.md")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    params = count_parameters(create_model(MODEL)) / 1e6
+    expected = f"""### NASP
+
+|Model|Error(%)|Search cost (days)|Genotypes|Val_acc of arch|Search-seed|
+|:--:|:--:|:--:|:--:|:--:|:--:|
+|NASP|2.83±0.09|0.10 GPU|Paper|-|-|
+|NASP|3.34±0.07|0.25 GPU|AutoDL-Projects|-|-|
+|NASP|3.50±0.50|0.50 GPU|Searched 1 (ours, cifar10)|85.50|7|
+
+### Comparison
+
+|Model|Error(%)|Search cost (days)|Genotypes|Params(M)|Train cost (days)|
+|:--:|:--:|:--:|:--:|:--:|:--:|
+|NASP|2.83±0.09|0.10 GPU|Paper|3.30|-|
+|NASP|3.34±0.07|0.25 GPU|AutoDL-Projects|2.40|1.29 GPU|
+|NASP|3.50±0.50|0.50 GPU|Searched 1 (ours, 2 seeds)|{params:.2f}|1.00 CPU|
+"""
+    assert (tmp_path / "report.md").read_text() == expected
+    lines = done.stdout.splitlines()
+    assert lines[:2] == [f"skipped {tmp_path / 'unfinished'}: unfinished retraining (1 of 2 epochs)",
+                         f"skipped {tmp_path / 'empty'}: not a run directory (no config.json)"]
+    assert lines[-1] == f"wrote {tmp_path / 'report.md'}"
+
+
+def test_report_without_any_finished_run_is_one_line_exit_2(tmp_path):
+    (tmp_path / "empty").mkdir()
+    done = subprocess.run([sys.executable, str(ROOT / "exps" / "report.py"), str(tmp_path / "empty"), "--output",
+                           str(tmp_path / "report.md")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "none of the 1 directories is a finished search or retraining" in done.stderr
+    assert not (tmp_path / "report.md").exists()
