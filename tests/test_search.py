@@ -110,7 +110,7 @@ def search_command(name, space, epochs):
 # and tau (gdas), the sampling generator (setn), the controller and its baseline (enas), and the NASNet
 # supernet with genotype artifacts (gdas on darts). Every other registered case (same state kinds, or
 # 1-3 minutes on the NASNet space: DARTS-V2 takes 30 s an epoch) is marked slow.
-FAST_RESUME = {("darts-v1", "nas-bench-201"), ("gdas", "nas-bench-201"), ("setn", "nas-bench-201"),
+FAST_RESUME = {("darts-v1", "nas-bench-201"), ("darts+-v1", "nas-bench-201"), ("gdas", "nas-bench-201"), ("setn", "nas-bench-201"),
                ("enas", "nas-bench-201"), ("gdas", "darts")}
 RESUME_CASES = [pytest.param(name, space, marks=() if (name, space) in FAST_RESUME else pytest.mark.slow)
                 for name, space in CASES]
