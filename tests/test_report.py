@@ -78,3 +78,23 @@ def test_report_without_any_finished_run_is_one_line_exit_2(tmp_path):
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "none of the 1 directories is a finished search or retraining" in done.stderr
     assert not (tmp_path / "report.md").exists()
+
+
+def test_an_nb201_search_on_digits16_is_matched_to_its_retraining_on_digits(tmp_path):
+    from autodl.algorithms.oneshot.report import collect, render
+    from autodl.spaces.nb201 import Arch
+
+    cell = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
+    search = write_run(tmp_path / "search", {"algorithm": "nasp", "dataset": "digits16"}, [{"valid_top1": 50.0}], "cpu")
+    save_artifact(search / "result.json", Arch.from_str(cell), algorithm="nasp", dataset="digits16", seed=1,
+                  search_cost_s=8.64)
+    model = {"name": "infer.tiny", "C": 2, "N": 1, "arch_str": cell, "num_classes": 10}
+    retrain = write_run(tmp_path / "retrain", {"model": model, "optim": {"epochs": 1, "LR": 0.1}, "dataset": "digits",
+                                                "seed": 1}, [{"test_top1": 90.0, "epoch_time_s": 8.64}], "cpu")
+    other = write_run(tmp_path / "other", {"model": model, "optim": {"epochs": 1, "LR": 0.1}, "dataset": "cifar100",
+                                            "seed": 1}, [{"test_top1": 10.0, "epoch_time_s": 1.0}], "cpu")
+    searches, retrains, skipped = collect([search, retrain, other])
+    assert skipped == [] and [r.path for r in searches[0].retrainings] == [retrain]
+    text = render(searches, retrains)
+    assert "|NASP|10.00±0.00|1.00e-04 CPU|Searched 1 (ours, 1 seeds)|" in text
+    assert "|-|90.00|-|\\|nor_conv_3x3~0\\|+\\|skip_connect~0\\|" in text  # the unmatched cifar100 retraining

@@ -111,7 +111,8 @@ def read_run(path: Path) -> SearchRun | RetrainRun | str:
         artifact = load_artifact(path / "result.json")
         last = records[-1] if records else {}
         valid = last.get("valid_top1", last.get("train_arch_top1"))
-        return SearchRun(path, MODEL_NAMES.get(artifact.algorithm, artifact.algorithm), artifact.dataset, artifact.arch,
+        arch = Arch.from_str(artifact.arch) if isinstance(artifact.arch, str) else artifact.arch
+        return SearchRun(path, MODEL_NAMES.get(artifact.algorithm, artifact.algorithm), artifact.dataset, arch,
                          artifact.seed, artifact.search_cost_s / SECONDS_PER_DAY, run_device(path), valid)
     arch = _arch_of_model(config.get("model", {}))
     if arch is None:
@@ -166,7 +167,8 @@ def _days(value: float | None, device: str) -> str:
 
 
 def _genotype_label(arch: Arch | Genotype) -> str:
-    return str(arch) if isinstance(arch, Arch) else "genotype"
+    """An NB201 cell string (its ``|`` escaped for Markdown tables), or ``genotype``."""
+    return str(arch).replace("|", "\\|") if isinstance(arch, Arch) else "genotype"
 
 
 def render(searches: list[SearchRun], retrains: list[RetrainRun]) -> str:
