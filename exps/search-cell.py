@@ -42,6 +42,10 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--track-running-stats", type=int_arg, choices=[0, 1], default=None,
                         help="BN running statistics in the search cells (the scripts' BN argument)")
     parser.add_argument("--arch-lr", type=positive_float, default=None, help="architecture learning rate (arch_LR)")
+    parser.add_argument("--stop-skip-limit", type=positive_int, default=None,
+                        help="DARTS+: stop when the derived normal cell holds this many skip connections")
+    parser.add_argument("--stop-rank-patience", type=positive_int, default=None,
+                        help="DARTS+: stop when the ranking of the conv ops' parameters was stable this many epochs")
     parser.add_argument("--select-num", type=positive_int, default=None, help="SETN/RSPS: candidates per selection")
     parser.add_argument("--tau-max", type=positive_float, default=None, help="GDAS: initial temperature")
     parser.add_argument("--tau-min", type=positive_float, default=None, help="GDAS: final temperature")
@@ -66,7 +70,8 @@ def main(argv=None) -> int:
     optim, search = load_search_recipe(
         recipe, space=args.space, channel=args.channel, num_cells=args.num_cells,
         track_running_stats=None if args.track_running_stats is None else bool(args.track_running_stats),
-        arch_LR=args.arch_lr, select_num=args.select_num, tau_max=args.tau_max, tau_min=args.tau_min, gradient_clip=args.gradient_clip,
+        arch_LR=args.arch_lr, stop_skip_limit=args.stop_skip_limit, stop_rank_patience=args.stop_rank_patience,
+        select_num=args.select_num, tau_max=args.tau_max, tau_min=args.tau_min, gradient_clip=args.gradient_clip,
         controller_train_steps=args.controller_train_steps, controller_num_aggregate=args.controller_num_aggregate,
         controller_num_samples=args.controller_num_samples)
     if args.epochs is not None:

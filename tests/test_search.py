@@ -102,8 +102,10 @@ def test_enas_controller_learns_at_the_epoch_end(loaders):
 
 # ---------------------------------------------------------------------------------- exact resume
 def search_command(name, space, epochs):
+    # DARTS+ may stop before the kill at this size; a limit above the cell's 8 ops keeps it running every epoch
+    stop = ["--stop-skip-limit", "9", "--stop-rank-patience", "99"] if name.startswith("darts+") else []
     return lambda save_dir: [sys.executable, str(ROOT / "exps" / "search-cell.py"), "--algo", name, "--space", space,
-                             "--save-dir", str(save_dir), "--epochs", str(epochs), "--seed", "11", *FLAGS]
+                             "--save-dir", str(save_dir), "--epochs", str(epochs), "--seed", "11", *FLAGS, *stop]
 
 
 # One case per kind of search state runs on the fast path: DARTS alpha + Adam (darts-v1), the Gumbel generator

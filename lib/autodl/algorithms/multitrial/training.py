@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ...config import OptimConfig
 from ...spaces.nb201 import Arch
 from .evaluators import Evaluation, Evaluator
@@ -35,10 +37,16 @@ class TrainingEvaluator(Evaluator):
 
         epochs = self.recipe.epochs if budget is None else max(1, int(round(budget)))
         start = time.perf_counter()
-        history = train_recipe({"name": "infer.tiny", "C": self.channel, "N": self.num_cells, "arch_str": str(candidate)},
-                               dataclasses.replace(self.recipe, epochs=epochs), self.dataset,
-                               self.save_dir / f"trial-{trial}", data_path=self.data_path,
-                               seed=self.seed * 100003 + trial, device=self.device)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # one thread in every process: a trial scores the same in or out of a worker
+        try:
+            history = train_recipe({"name": "infer.tiny", "C": self.channel, "N": self.num_cells,
+                                    "arch_str": str(candidate)},
+                                   dataclasses.replace(self.recipe, epochs=epochs), self.dataset,
+                                   self.save_dir / f"trial-{trial}", data_path=self.data_path,
+                                   seed=self.seed * 100003 + trial, device=self.device)
+        finally:
+            torch.set_num_threads(threads)
         return Evaluation(history[-1]["valid_top1"], time.perf_counter() - start)
 
     def describe(self) -> dict[str, Any]:
