@@ -9,10 +9,6 @@
 # Environment (TORCH_HOME, WORKERS, DEVICE, DRY_RUN): see scripts-search/search-cell-common.sh. Quick CPU check:
 #   bash scripts-search/DARTS+-search-NASNet-space.sh digits16 1 --epochs 1 --channel 4 --num-cells 1
 set -euo pipefail
-if [ "$#" -lt 2 ]; then
-  echo "usage: bash $0 DATASET SEED [extra search-cell.py flags]   (got $# arguments)" >&2
-  exit 2
-fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/scripts-search/search-cell-common.sh"
 search_darts darts+ DARTS+ "$@"

@@ -66,7 +66,18 @@ search_cell() {
   exec "${command[@]}"
 }
 
+# require_args N USAGE ARGS...: exit 2 with the launcher's usage line when fewer than N ARGS are given
+require_args() {
+  local count=$1 usage=$2
+  shift 2
+  if [ "$#" -lt "$count" ]; then
+    echo "usage: bash $0 $usage   (got $# arguments)" >&2
+    exit 2
+  fi
+}
+
 search_nb201() {
+  require_args 3 "DATASET BN SEED [extra search-cell.py flags]" "${@:3}"
   local algo=$1 name=$2 dataset=$3 bn=$4 seed=$5
   shift 5
   search_cell "$algo" nas-bench-201 \
@@ -75,6 +86,7 @@ search_nb201() {
 }
 
 search_darts() {
+  require_args 2 "DATASET SEED [extra search-cell.py flags]" "${@:3}"
   local algo=$1 name=$2 dataset=$3 seed=$4
   shift 4
   search_cell "$algo" darts "${OUTPUT_DIR:-output}/search-cell-darts/${name}-${dataset}/seed-${seed}" \

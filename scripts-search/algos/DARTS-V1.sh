@@ -9,10 +9,6 @@
 # WORKERS, DEVICE, DRY_RUN): see scripts-search/search-cell-common.sh. Quick CPU check:
 #   bash scripts-search/algos/DARTS-V1.sh digits16 0 1 --epochs 1 --channel 4 --num-cells 1
 set -euo pipefail
-if [ "$#" -lt 3 ]; then
-  echo "usage: bash $0 DATASET BN SEED [extra search-cell.py flags]   (got $# arguments)" >&2
-  exit 2
-fi
 here=$(cd "$(dirname "$0")/../.." && pwd)
 source "$here/scripts-search/search-cell-common.sh"
 search_nb201 darts-v1 DARTS-V1 "$@"
