@@ -1,4 +1,6 @@
 """Shared test setup."""
+import os
+
 import pytest
 import torch
 
@@ -13,3 +15,12 @@ def one_intra_op_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+MAX_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker per core, at most MAX_WORKERS (each worker holds torch and its test data in
+    memory; beyond four, start-up and memory cost more than the remaining parallelism gains)."""
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))

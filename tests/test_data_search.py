@@ -7,6 +7,7 @@ import torch
 from autodl.data import ImageArrayDataset, SearchDataset, get_benchmark_data, get_search_loaders, load_test_halves
 from autodl.data.cifar import CIFAR10
 from autodl.data.fakes import write_fake_cifar10, write_fake_cifar100, write_fake_imagenet16
+from autodl.data.loader import make_loader
 from autodl.errors import DataError
 
 
@@ -40,6 +41,21 @@ def test_search_dataset_pairs_a_train_item_with_a_random_valid_item():
         SearchDataset(numbered(5), [0, 1], [1, 2])
     with pytest.raises(DataError, match="non-empty"):
         SearchDataset(numbered(5), [0, 1], [])
+
+
+def test_ddp_shards_from_equal_generator_states_pair_with_different_valid_items():
+    """Every DDP process seeds torch's generator alike; the architecture batches must still differ, or
+    averaging the architecture gradients across processes would average equal gradients."""
+    data = SearchDataset(numbered(300), list(range(200)), list(range(200, 300)))
+    valid_labels = []
+    for rank in (0, 1):
+        loader = make_loader(data, 16, True, 0, world_size=2, rank=rank, seed=3)
+        torch.manual_seed(0)
+        train_labels, valid = zip(*[(batch[1], batch[3]) for batch in loader])
+        valid_labels.append(torch.cat(valid))
+        assert set(torch.cat(train_labels).tolist()) <= set(range(200))
+    assert len(valid_labels[0]) == len(valid_labels[1]) == 100
+    assert (valid_labels[0] != valid_labels[1]).float().mean() > 0.9
 
 
 def test_digits_search_loaders():

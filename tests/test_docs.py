@@ -99,10 +99,12 @@ def test_every_block_has_a_known_tag():
 def marks(block: Block) -> tuple:
     """Slow: the per-algorithm pages' quick checks (they repeat SEARCH.md's launcher run with their
     algorithm, 5-25 s each) and the torchrun examples (10 s each; tests/test_distributed.py and
-    tests/test_search_distributed.py run the same paths).  Everything else runs in the fast suite."""
+    tests/test_search_distributed.py run the same paths).  Everything else runs in the fast suite.  The
+blocks of a page run on one test worker (``--dist loadgroup``)."""
     runs = block.tag == ""
     slow = runs and (block.page.startswith("docs/search/") or "torchrun " in block.code)
-    return (pytest.mark.slow,) if slow else ()
+    same_worker = pytest.mark.xdist_group(block.page)  # a page's blocks share its scratch folder, in order
+    return (same_worker, pytest.mark.slow) if slow else (same_worker,)
 
 
 @pytest.mark.parametrize("block", [pytest.param(b, marks=marks(b), id=b.name) for b in BLOCKS])

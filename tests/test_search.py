@@ -108,11 +108,11 @@ def search_command(name, space, epochs):
                              "--save-dir", str(save_dir), "--epochs", str(epochs), "--seed", "11", *FLAGS, *stop]
 
 
-# One case per kind of search state runs on the fast path: DARTS alpha + Adam (darts-v1), the Gumbel generator
-# and tau (gdas), the sampling generator (setn), the controller and its baseline (enas), and the NASNet
-# supernet with genotype artifacts (gdas on darts). Every other registered case (same state kinds, or
-# 1-3 minutes on the NASNet space: DARTS-V2 takes 30 s an epoch) is marked slow.
-FAST_RESUME = {("darts-v1", "nas-bench-201"), ("darts+-v1", "nas-bench-201"), ("gdas", "nas-bench-201"), ("setn", "nas-bench-201"),
+# One case per kind of search state runs on the fast path: DARTS alpha + Adam with the early-stopping state
+# (darts+-v1), the Gumbel generator and tau (gdas), the sampling generator (setn), the controller and its
+# baseline (enas), and the NASNet supernet with genotype artifacts (gdas on darts). Every other registered
+# case (same state kinds, or 1-3 minutes on the NASNet space: DARTS-V2 takes 30 s an epoch) is marked slow.
+FAST_RESUME = {("darts+-v1", "nas-bench-201"), ("gdas", "nas-bench-201"), ("setn", "nas-bench-201"),
                ("enas", "nas-bench-201"), ("gdas", "darts")}
 RESUME_CASES = [pytest.param(name, space, marks=() if (name, space) in FAST_RESUME else pytest.mark.slow)
                 for name, space in CASES]

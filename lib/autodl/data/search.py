@@ -19,7 +19,10 @@ class SearchDataset(Dataset):
     """Item ``i`` is ``(train_image, train_label, valid_image, valid_label)``.
 
     The train half is ``train_split[i]``; the valid half is a uniformly random entry of
-    ``valid_split`` (drawn from torch's generator, so seeded workers reproduce it).  ``data`` is
+    ``valid_split``: a draw from torch's generator (so seeded workers reproduce it), offset by ``i``.
+    Under DDP every process seeds the same generator state, so without the offset each would pair
+    its shard with the very same valid items and averaging the architecture gradients would add
+    nothing; with it, processes holding different train items draw different valid items.  ``data`` is
     one dataset (the two splits index it and must be disjoint) or a pair ``(train_data,
     valid_data)`` that the splits index respectively.  Both halves get the datasets' own
     transforms, which for the searches are the training augmentation.
@@ -45,7 +48,8 @@ class SearchDataset(Dataset):
 
     def __getitem__(self, index: int):
         train_image, train_label = self.train_data[self.train_split[index]]
-        valid_index = self.valid_split[int(torch.randint(len(self.valid_split), ()))]
+        draw = int(torch.randint(len(self.valid_split), ()))
+        valid_index = self.valid_split[(draw + index) % len(self.valid_split)]
         valid_image, valid_label = self.valid_data[valid_index]
         return train_image, train_label, valid_image, valid_label
 
