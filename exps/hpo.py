@@ -12,6 +12,7 @@ import json
 
 from autodl.algorithms.multitrial import OPTIMIZERS, HyperSpace, Trial
 from autodl.cli import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int, run_main
+from autodl.cli.flags import add_data_flags
 from autodl.config import OptimConfig, load_any_config
 from autodl.data import DATASETS
 from autodl.hpo.recipe import BACKENDS, tune_recipe
@@ -22,8 +23,7 @@ def build_parser() -> ArgumentParser:
                                         "REINFORCE or BOHB); trials score on the validation split.")
     parser.add_argument("--algo", required=True, choices=OPTIMIZERS.names(), help="multi-trial optimiser")
     parser.add_argument("--space", required=True, type=existing_file, help="hyper-parameter space JSON (configs/hpo)")
-    parser.add_argument("--dataset", required=True, choices=DATASETS.names(), help="dataset name")
-    parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    add_data_flags(parser, DATASETS.names())
     parser.add_argument("--model", required=True, type=existing_file, help="model config JSON (configs/archs)")
     parser.add_argument("--optim", required=True, type=existing_file,
                         help="base recipe (configs/opts); the space's keys replace its values")

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from autodl.algorithms import ALGORITHMS, algorithm_config
 from autodl.algorithms.oneshot.run import load_search_recipe, run_search
-from autodl.cli import (ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int,
-                        run_main)
+from autodl.cli import ArgumentParser, existing_file, int_arg, positive_float, positive_int, run_main
+from autodl.cli.flags import add_data_flags, add_run_flags, run_options
 from autodl.config import SEARCH_SPACES, SearchConfig
 from autodl.errors import ConfigError
 from autodl.data.search import SEARCH_DATASETS
@@ -29,8 +29,7 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description=__doc__.split(";")[0])
     parser.add_argument("--algo", required=True, choices=ALGORITHMS.names(), help="search algorithm")
     parser.add_argument("--space", default="nas-bench-201", choices=SEARCH_SPACES, help="search space")
-    parser.add_argument("--dataset", required=True, choices=SEARCH_DATASETS, help="dataset (digits is built in)")
-    parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    add_data_flags(parser, SEARCH_DATASETS)
     parser.add_argument("--save-dir", required=True, help="run directory; reused = resumed")
     parser.add_argument("--recipe", type=existing_file, default=None,
                         help="search recipe JSON {optim, search} (default: configs/search/<space>/<ALGO>.json)")
@@ -55,11 +54,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--controller-num-samples", type=positive_int, default=None, help="ENAS: final candidates")
     parser.add_argument("--benchmark", default=None,
                         help="NAS-Bench-201 store or .pth: log the derived cell's benchmark accuracy every epoch")
-    parser.add_argument("--seed", type=int_arg, default=-1, help="random seed; negative picks one (kept on resume)")
-    parser.add_argument("--workers", type=non_negative_int, default=0, help="data-loading processes")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:K")
-    parser.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on GPU)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar and no log echo on stdout")
+    add_run_flags(parser)
     return parser
 
 
@@ -76,11 +71,8 @@ def main(argv=None) -> int:
         controller_num_samples=args.controller_num_samples)
     if args.epochs is not None:
         optim = dataclasses.replace(optim, epochs=args.epochs)
-    result = run_search(args.algo, optim, search, args.dataset, args.save_dir, data_path=args.data_path,
-                        seed=args.seed, batch_size=args.batch_size, test_batch_size=args.test_batch_size,
-                        workers=args.workers, device=args.device, benchmark=args.benchmark,
-                        deterministic=args.deterministic, progress=False if args.quiet else None,
-                        echo=not args.quiet)
+    result = run_search(args.algo, optim, search, args.dataset, args.save_dir, batch_size=args.batch_size,
+                        test_batch_size=args.test_batch_size, benchmark=args.benchmark, **run_options(args))
     if result.artifact is not None:  # rank 0 writes the run; the other ranks stay silent
         print(f"{args.algo}: {result.arch} -> {result.artifact}")
     return 0

@@ -3,7 +3,8 @@ re-running with the same --save-dir resumes.  See docs/TAS.md."""
 from pathlib import Path
 
 from autodl.algorithms.shape import BASELINES, ShapeSearchConfig, run_shape_search, write_baseline_shape
-from autodl.cli import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int, run_main
+from autodl.cli import ArgumentParser, existing_file, positive_float, positive_int, run_main
+from autodl.cli.flags import add_data_flags, add_run_flags, run_options
 from autodl.config import OptimConfig, load_any_config
 from autodl.data import DATASETS
 from autodl.models.shape_search import SEARCH_MODES
@@ -22,8 +23,7 @@ def base_model(text: str):
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description=__doc__.split(";")[0])
-    parser.add_argument("--dataset", required=True, choices=DATASETS.names(), help="dataset (digits is built in)")
-    parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    add_data_flags(parser, DATASETS.names())
     parser.add_argument("--model", required=True, type=base_model,
                         help="base ResNet to prune: a config (configs/archs/CIFAR-ResNet*.json, ImageNet-ResNet*V1.json) "
                              f"or a torchvision ResNet ({', '.join(TORCHVISION_RESNETS)})")
@@ -48,11 +48,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--epochs", type=positive_int, default=None, help="override the recipe's schedule epochs")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="override the recipe's batch size")
     parser.add_argument("--test-batch-size", type=positive_int, default=None, help="valid-half batch size")
-    parser.add_argument("--seed", type=int_arg, default=-1, help="random seed; negative picks one (kept on resume)")
-    parser.add_argument("--workers", type=non_negative_int, default=0, help="data-loading processes")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:K")
-    parser.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on GPU)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar and no log echo on stdout")
+    add_run_flags(parser)
     return parser
 
 
@@ -67,11 +63,8 @@ def main(argv=None) -> int:
     search = ShapeSearchConfig(mode=args.mode, flop_ratio=args.flop_ratio, flop_weight=args.flop_weight,
                                flop_tolerance=args.flop_tolerance, arch_LR=args.arch_lr, arch_decay=args.arch_decay,
                                tau_max=args.tau_max, tau_min=args.tau_min)
-    result = run_shape_search(args.model, optim, search, args.dataset, args.save_dir, data_path=args.data_path,
-                              split_path=args.split_path, seed=args.seed, batch_size=args.batch_size,
-                              test_batch_size=args.test_batch_size, workers=args.workers, device=args.device,
-                              deterministic=args.deterministic, progress=False if args.quiet else None,
-                              echo=not args.quiet)
+    result = run_shape_search(args.model, optim, search, args.dataset, args.save_dir, split_path=args.split_path,
+                              batch_size=args.batch_size, test_batch_size=args.test_batch_size, **run_options(args))
     if result.best_path is not None:  # rank 0 writes the run; the other ranks stay silent
         last, best = result.history[-1], result.best
         print(f"TAS ({args.mode}): last shape ratio {last['flop_ratio']:.4f} -> {result.last_path}; "

@@ -7,14 +7,14 @@ from typing import Any
 from ..config import OptimConfig, load_any_config
 from ..data import DATASETS
 from ..engine.train import TrainResult, train_classifier
-from . import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int
+from . import ArgumentParser, existing_file, non_negative_int, positive_float, positive_int
+from .flags import add_data_flags, add_run_flags, run_options
 
 
 def training_parser(description: str, model: bool = True) -> ArgumentParser:
     """The training flags; ``model=False`` leaves out ``--model`` for entry points that build the config."""
     parser = ArgumentParser(description=description)
-    parser.add_argument("--dataset", required=True, choices=DATASETS.names(), help="dataset name")
-    parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
+    add_data_flags(parser, DATASETS.names())
     if model:
         parser.add_argument("--model", required=True, type=existing_file, help="model config JSON (configs/archs)")
     parser.add_argument("--optim", required=model, type=existing_file,
@@ -29,14 +29,10 @@ def training_parser(description: str, model: bool = True) -> ArgumentParser:
     parser.add_argument("--test-batch-size", type=positive_int, default=None,
                         help="evaluation batch (default: the training batch)")
     parser.add_argument("--cutout", type=non_negative_int, default=0, help="cutout length, 0 disables")
-    parser.add_argument("--seed", type=int_arg, default=-1, help="random seed; negative picks one (kept on resume)")
-    parser.add_argument("--workers", type=non_negative_int, default=0, help="data-loading processes")
     parser.add_argument("--eval-frequency", type=positive_int, default=1, help="evaluate every N epochs (and at the end)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:K")
     parser.add_argument("--no-amp", dest="amp", action="store_false", help="disable mixed precision on CUDA")
-    parser.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on GPU)")
     parser.add_argument("--init-model", type=existing_file, default=None, help="initialise weights from a checkpoint")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar and no log echo on stdout")
+    add_run_flags(parser)
     return parser
 
 
@@ -44,9 +40,7 @@ def train_from_args(args: argparse.Namespace, model_config: Any = None, **extra:
     """Load the recipe named by ``args`` (with its overrides) and train ``model_config`` (default:
     ``args.model``); ``extra`` goes to :func:`train_classifier`."""
     optim = load_any_config(OptimConfig, args.optim, epochs=args.epochs, warmup=args.warmup, LR=args.lr)
-    return train_classifier(model_config if model_config is not None else args.model, optim, args.dataset, args.save_dir, data_path=args.data_path,
-                            seed=args.seed, batch_size=args.batch_size, test_batch_size=args.test_batch_size,
-                            workers=args.workers, cutout=args.cutout, eval_frequency=args.eval_frequency,
-                            device=args.device, amp=args.amp, deterministic=args.deterministic,
-                            progress=False if args.quiet else None, init_model=args.init_model,
-                            echo=not args.quiet, **extra)
+    return train_classifier(model_config if model_config is not None else args.model, optim, args.dataset, args.save_dir,
+                            batch_size=args.batch_size, test_batch_size=args.test_batch_size, cutout=args.cutout,
+                            eval_frequency=args.eval_frequency, amp=args.amp, init_model=args.init_model,
+                            **run_options(args), **extra)
