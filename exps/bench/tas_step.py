@@ -4,8 +4,6 @@ search's overhead.  Prints one JSON line per measurement (median over repeats, r
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 from torch import nn
@@ -14,34 +12,26 @@ from autodl.algorithms.shape import ShapeSearchConfig, ShapeSearchTask
 from autodl.config import OptimConfig
 from autodl.data import SearchLoaders
 from autodl.engine import get_model_infos
-from autodl.engine.device import resolve_device
+from autodl.engine.timing import bench_device, interleaved_medians, timed
 from autodl.models import create_model
 from autodl.utils import emit_benchmark as emit
 
 OPTIM = OptimConfig(epochs=1, LR=0.1, momentum=0.9, nesterov=True, decay=5e-4, scheduler="constant")
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def plain_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch, device: torch.device) -> float:
     inputs, targets = batch[0].to(device), batch[1].to(device)
-    start = time.perf_counter()
-    optimizer.zero_grad(set_to_none=True)
-    loss = nn.functional.cross_entropy(model(inputs)[1], targets)
-    loss.backward()
-    optimizer.step()
-    synchronize(device)
-    return time.perf_counter() - start
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(inputs)[1], targets).backward()
+        optimizer.step()
+
+    return timed(step, device)
 
 
 def search_step(task: ShapeSearchTask, batch, device: torch.device) -> float:
-    start = time.perf_counter()
-    task.train_step(batch, 0, 0.0)
-    synchronize(device)
-    return time.perf_counter() - start
+    return timed(lambda: task.train_step(batch, 0, 0.0), device)
 
 
 def main() -> None:
@@ -53,10 +43,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    torch.manual_seed(0)
+    device = bench_device(args.threads, args.device)
     batch = [torch.randn(args.batch_size, 3, 32, 32), torch.randint(0, 10, (args.batch_size,))]
     pair = [*batch, torch.randn(args.batch_size, 3, 32, 32), torch.randint(0, 10, (args.batch_size,))]
 
@@ -70,12 +57,8 @@ def main() -> None:
     task.start_epoch(0, 1)
     plain_step(plain, optimizer, batch, device)  # warm-up
     search_step(task, pair, device)
-    times: dict[str, list[float]] = {"plain": [], "search": []}
-    for repeat in range(args.repeats):  # interleaved, alternating the order, so machine noise hits both alike
-        for name in (("plain", "search") if repeat % 2 == 0 else ("search", "plain")):
-            seconds = plain_step(plain, optimizer, batch, device) if name == "plain" else search_step(task, pair, device)
-            times[name].append(seconds)
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    medians = interleaved_medians({"plain": lambda: plain_step(plain, optimizer, batch, device),
+                                   "search": lambda: search_step(task, pair, device)}, args.repeats)
     context = dict(model=f"ResNet-{args.depth}", batch_size=args.batch_size, repeats=args.repeats, mode=args.mode)
     emit("tas_step", "plain_train_step", round(medians["plain"] * 1000, 1), "ms", **context)
     emit("tas_step", "search_step", round(medians["search"] * 1000, 1), "ms", **context)

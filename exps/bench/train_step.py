@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
-import time
 
 import torch
 from torch import nn
 
 from autodl.config import OptimConfig
 from autodl.engine.classification import ClassifierTask
-from autodl.engine.device import resolve_device
+from autodl.engine.timing import bench_device, interleaved_medians, timed
 from autodl.engine.trainer import Trainer
 from autodl.models import create_model
 from autodl.utils import emit_benchmark as emit
@@ -23,26 +21,21 @@ def bare_loop(model: nn.Module, batches, config: OptimConfig, device) -> float:
                                 weight_decay=config.decay, nesterov=config.nesterov)
     criterion = nn.CrossEntropyLoss()
     model.train()
-    start = time.perf_counter()
-    for inputs, targets in batches:
-        inputs, targets = inputs.to(device), targets.to(device)
-        optimizer.zero_grad(set_to_none=True)
-        _, logits = model(inputs)
-        loss = criterion(logits, targets)
-        loss.backward()
-        optimizer.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
+
+    def loop() -> None:
+        for inputs, targets in batches:
+            inputs, targets = inputs.to(device), targets.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            _, logits = model(inputs)
+            criterion(logits, targets).backward()
+            optimizer.step()
+
+    return timed(loop, device)
 
 
 def engine_loop(model: nn.Module, batches, config: OptimConfig, device) -> float:
     task = ClassifierTask(model, config, batches, {}, device, amp=False)
-    start = time.perf_counter()
-    Trainer(task, epochs=1, progress=False).fit()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return timed(Trainer(task, epochs=1, progress=False).fit, device)
 
 
 def main() -> None:
@@ -54,22 +47,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    torch.manual_seed(0)
+    device = bench_device(args.threads, args.device)
     batches = [(torch.randn(args.batch_size, 3, 32, 32), torch.randint(0, 10, (args.batch_size,)))
                for _ in range(args.steps)]
     config = OptimConfig(epochs=1, LR=0.05, momentum=0.9, nesterov=True, decay=5e-4, scheduler="constant")
     reference = create_model({"name": "small-cnn", "channels": args.channels, "num_classes": 10})
-    times = {"bare": [], "engine": []}
-    bare_loop(copy.deepcopy(reference).to(device), batches[:3], config, device)  # warm-up
-    loops = {"bare": bare_loop, "engine": engine_loop}
-    for repeat in range(args.repeats):  # interleave, alternating the order, so machine noise hits both alike
-        for name in (("bare", "engine") if repeat % 2 == 0 else ("engine", "bare")):
-            times[name].append(loops[name](copy.deepcopy(reference).to(device), batches, config, device))
+
+    def fresh() -> nn.Module:
+        return copy.deepcopy(reference).to(device)
+
+    bare_loop(fresh(), batches[:3], config, device)  # warm-up
+    medians = interleaved_medians({"bare": lambda: bare_loop(fresh(), batches, config, device),
+                                   "engine": lambda: engine_loop(fresh(), batches, config, device)}, args.repeats)
     images = args.batch_size * args.steps
-    rates = {name: images / statistics.median(values) for name, values in times.items()}
+    rates = {name: images / seconds for name, seconds in medians.items()}
     for name, rate in rates.items():
         emit("train_step", name, round(rate, 1), "img/s", batch_size=args.batch_size, steps=args.steps,
              repeats=args.repeats, device=str(device))

@@ -23,6 +23,12 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on ``device`` (nothing to wait for on CPU), so a wall-clock reading covers it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 @dataclass
 class Precision:
     """Mixed precision on CUDA: bfloat16 autocast where supported, else float16 with a gradient scaler."""

@@ -27,7 +27,7 @@ from ...data import BENCHMARK_SETTINGS, BenchmarkData, get_benchmark_data
 from ...data.loader import make_loader
 from ...engine.checkpoint import load_checkpoint, save_checkpoint
 from ...engine.classification import ClassifierTask, split_outputs, to_device
-from ...engine.device import Precision, prepare_model, resolve_device
+from ...engine.device import Precision, prepare_model, resolve_device, synchronize
 from ...engine.distributed import env_dist_info, local_device
 from ...engine.flops import get_model_infos
 from ...engine.rundir import RunDir, environment_info
@@ -210,11 +210,6 @@ def load_result(path: str | os.PathLike, mmap: bool = False) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------- training
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 @torch.no_grad()
 def measure_latency(model: nn.Module, loaders: Iterable[Iterable], batch_size: int, device: torch.device,
                     precision: Precision) -> list[float] | None:
@@ -228,11 +223,11 @@ def measure_latency(model: nn.Module, loaders: Iterable[Iterable], batch_size: i
             if len(inputs) != batch_size:
                 continue
             inputs = to_device(inputs, device)
-            _synchronize(device)
+            synchronize(device)
             began = time.perf_counter()
             with precision.autocast():
                 split_outputs(model(inputs))
-            _synchronize(device)
+            synchronize(device)
             times.append(time.perf_counter() - began)
     model.train(was_training)
     return times[1:] or None
