@@ -22,6 +22,7 @@
 # (e.g. --epochs 1 --channel 4 --data-path DIR).
 
 search_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$search_root/scripts-search/launcher-common.sh"
 
 # default_benchmark: $BENCHMARK, else our store or the official .pth of NAS-Bench-201-v1_1 under $TORCH_HOME
 # when one exists, else nothing (also used by scripts-search/algos/multitrial-common.sh)
@@ -58,22 +59,7 @@ search_cell() {
   local command=(python "$search_root/exps/search-cell.py" --algo "$algo" --space "$space" --dataset "$dataset"
                  --seed "$seed" --save-dir "$save_dir" --workers "$workers" --device "${DEVICE:-auto}"
                  "${data[@]}" "${bench[@]}" "$@")
-  if [ "${DRY_RUN:-0}" = 1 ]; then
-    printf '%q ' "${command[@]}"
-    echo
-    exit 0
-  fi
-  exec "${command[@]}"
-}
-
-# require_args N USAGE ARGS...: exit 2 with the launcher's usage line when fewer than N ARGS are given
-require_args() {
-  local count=$1 usage=$2
-  shift 2
-  if [ "$#" -lt "$count" ]; then
-    echo "usage: bash $0 $usage   (got $# arguments)" >&2
-    exit 2
-  fi
+  print_or_exec "${command[@]}"
 }
 
 search_nb201() {

@@ -17,8 +17,10 @@
 # (default 4; 0 for digits), DEVICE, DRY_RUN=1 (print the commands instead of running them).
 
 shape_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$shape_root/scripts-search/launcher-common.sh"
 
 search_shape() {
+  require_args 5 "DATASET MODEL OPTIM RATIO SEED [extra search-shape.py flags]" "${@:2}"
   local mode=$1 dataset=$2 model=$3 optim=$4 ratio=$5 seed=$6
   shift 6
   local model_config="$shape_root/configs/archs/CIFAR-${model}.json"
@@ -45,17 +47,8 @@ search_shape() {
     trainings=(bash "$shape_root/scripts/tas-infer-train.sh" "$dataset" "$save_dir/seed-$seed-best.json" "$seed"
                "${train[@]}")
   fi
-  if [ "${DRY_RUN:-0}" = 1 ]; then
-    printf '%q ' "${command[@]}"
-    echo
-    if [ "${#trainings[@]}" -gt 0 ]; then
-      printf '%q ' "${trainings[@]}"
-      echo
-    fi
-    return 0
-  fi
-  "${command[@]}"
+  print_or_run "${command[@]}"
   if [ "${#trainings[@]}" -gt 0 ]; then
-    "${trainings[@]}"
+    print_or_run "${trainings[@]}"
   fi
 }

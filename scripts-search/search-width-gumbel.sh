@@ -5,10 +5,6 @@
 # e.g. bash scripts-search/search-width-gumbel.sh cifar10 ResNet56 CIFARX 0.47 1
 # Arguments, outputs and environment: see scripts-search/search-shape-common.sh.
 set -euo pipefail
-if [ "$#" -lt 5 ]; then
-  echo "usage: bash $0 DATASET MODEL OPTIM RATIO SEED [extra search-shape.py flags]   (got $# arguments)" >&2
-  exit 2
-fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/scripts-search/search-shape-common.sh"
 search_shape width "$@"

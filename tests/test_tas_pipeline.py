@@ -57,6 +57,8 @@ def test_infer_train_launcher_trains_normally_the_teacher_and_by_kd(tmp_path):
     ("scripts/tas-infer-train.sh", ["imagenet-1k", "ImageNet-ResNet50V1", 1], "set TEACHER"),
     ("scripts-search/search-shape-cifar.sh", ["cifar10", "ResNet57", "CIFARX", 0.5, 1], "no model config"),
     ("scripts-search/search-shape-cifar.sh", ["cifar10", "ResNet56", 0.5, 1], "usage"),
+    ("scripts-search/search-width-gumbel.sh", ["cifar10", "ResNet56", 0.5, 1], "usage"),
+    ("scripts-search/search-depth-gumbel.sh", [], "usage"),
 ])
 def test_launchers_refuse_bad_arguments_in_one_line_before_running_anything(tmp_path, script, args, message):
     result = launch(script, *args, tmp_path=tmp_path)

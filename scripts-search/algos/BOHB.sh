@@ -8,7 +8,7 @@
 # Environment and output: see scripts-search/algos/multitrial-common.sh.
 set -euo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/multitrial-common.sh"
-check_arguments 2 "bash $0 DATASET SEED [extra search-multitrial.py flags]" "$@"
+require_args 2 "DATASET SEED [extra search-multitrial.py flags]" "$@"
 dataset=$1 seed=$2
 shift 2
 search_multitrial bohb BOHB "$dataset" "$seed" --min-budget 12 --max-budget 200 --eta 3 --n-iters 50 \

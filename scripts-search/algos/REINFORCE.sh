@@ -6,7 +6,7 @@
 # Environment and output: see scripts-search/algos/multitrial-common.sh.
 set -euo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/multitrial-common.sh"
-check_arguments 3 "bash $0 DATASET LR SEED [extra search-multitrial.py flags]" "$@"
+require_args 3 "DATASET LR SEED [extra search-multitrial.py flags]" "$@"
 dataset=$1 lr=$2 seed=$3
 shift 3
 search_multitrial reinforce REINFORCE "$dataset" "$seed" --learning-rate "$lr" --ema-momentum 0.9 "$@"

@@ -9,6 +9,7 @@
 # under $TORCH_HOME, see scripts-search/search-cell-common.sh); WORKERS (processes for the 500 runs, default 4);
 # DRY_RUN=1 prints the command instead of running it.  Flags after the required arguments go last.
 
+# default_benchmark, require_args and print_or_exec come from search-cell-common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/search-cell-common.sh"
 
 search_multitrial() {
@@ -30,20 +31,5 @@ search_multitrial() {
   fi
   local command=(python "$search_root/exps/search-multitrial.py" --algo "$algo" --benchmark "$path" --dataset "$dataset"
                  --time-budget 12000 --save-dir "$save_dir" "${runs[@]}" "$@")
-  if [ "${DRY_RUN:-0}" = 1 ]; then
-    printf '%q ' "${command[@]}"
-    echo
-    exit 0
-  fi
-  exec "${command[@]}"
-}
-
-# check_arguments COUNT USAGE "$@": exit 2 with the usage line unless at least COUNT arguments were given
-check_arguments() {
-  local count=$1 usage=$2
-  shift 2
-  if [ "$#" -lt "$count" ]; then
-    echo "usage: $usage   (got $# arguments)" >&2
-    exit 2
-  fi
+  print_or_exec "${command[@]}"
 }
