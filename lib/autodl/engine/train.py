@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
+import torch
 from torch import nn
 
 from ..config import OptimConfig, config_to_dict
@@ -19,7 +20,7 @@ from ..models import create_model, resolve_model_config
 from .checkpoint import load_checkpoint
 from .classification import ClassifierTask, DistillationTask, evaluate
 from .device import Precision, prepare_model, resolve_device
-from .distributed import cleanup, init_distributed, local_device
+from .distributed import DistInfo, cleanup, init_distributed, local_device
 from .flops import get_model_infos
 from .losses import build_criterion
 from .rundir import RunDir, run_seed
@@ -32,6 +33,25 @@ class TrainResult(NamedTuple):
 
     model: nn.Module
     history: list[dict[str, Any]]
+
+
+class RunStart(NamedTuple):
+    """What :func:`start_run` settled: this process's device, the process group and the run's seed."""
+
+    device: torch.device
+    dist_info: DistInfo
+    seed: int
+
+
+def start_run(save_dir: str | os.PathLike, seed: int, device: str, deterministic: bool) -> RunStart:
+    """The start of every run: join the ``torchrun`` process group (a no-op for one process), take this
+    process's device, settle the seed (:func:`run_seed`: kept from ``save_dir`` on resume) and seed with it."""
+    torch_device = resolve_device(device)
+    dist_info = init_distributed(torch_device)
+    torch_device = local_device(torch_device, dist_info)
+    seed = run_seed(seed, save_dir)
+    seed_everything(seed, deterministic)
+    return RunStart(torch_device, dist_info, seed)
 
 
 def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_config: OptimConfig,
@@ -48,13 +68,7 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
     With ``teacher_checkpoint`` (a checkpoint of another run) the model is trained by knowledge
     distillation from that run's model.
     """
-    save_dir = Path(save_dir)
-    torch_device = resolve_device(device)
-    dist_info = init_distributed(torch_device)
-    torch_device = local_device(torch_device, dist_info)
-    seed = run_seed(seed, save_dir)
-    seed_everything(seed, deterministic)
-
+    torch_device, dist_info, seed = start_run(save_dir, seed, device, deterministic)
     data = get_datasets(dataset, data_path, cutout=cutout)
     model_dict = resolve_model_config(model_config, num_classes=data.num_classes)
     model_dict.pop("_origin")

@@ -17,11 +17,10 @@ import torch
 from ...config import OptimConfig, config_to_dict, write_json
 from ...data import class_balanced_split, dataset_labels, get_datasets, get_search_loaders, read_train_valid_split
 from ...data.splits import TrainValidSplit
-from ...engine.device import resolve_device
-from ...engine.distributed import cleanup, init_distributed, local_device
+from ...engine.distributed import cleanup
 from ...engine.flops import get_model_infos
-from ...engine.rundir import RunDir, run_seed
-from ...engine.seed import seed_everything
+from ...engine.rundir import RunDir
+from ...engine.train import start_run
 from ...engine.trainer import Trainer
 from ...errors import ConfigError
 from ...models import create_model, resolve_model_config
@@ -57,13 +56,7 @@ def run_shape_search(model: Mapping[str, Any] | str | os.PathLike, optim: OptimC
     """Search the shape of the base ResNet ``model`` (config or JSON path) on ``dataset``; re-running on
     ``save_dir`` resumes exactly.  The training set is split class by class in two halves (or as the
     ``split_path`` file of ``exps/prepare.py`` says): weights learn on one, the shape on the other."""
-    save_dir = Path(save_dir)
-    torch_device = resolve_device(device)
-    dist_info = init_distributed(torch_device)
-    torch_device = local_device(torch_device, dist_info)
-    seed = run_seed(seed, save_dir)
-    seed_everything(seed, deterministic)
-
+    torch_device, dist_info, seed = start_run(save_dir, seed, device, deterministic)
     base = resolve_model_config(model)
     base.pop("_origin")
     batch_size = batch_size or optim.batch_size or 256
