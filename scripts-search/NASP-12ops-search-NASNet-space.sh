@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Search a DARTS/NASNet-space cell pair (normal + reduction) with NASP on its 12-op space (the DARTS ops plus conv 1x1, conv 3x3, sep conv 7x7, conv 7x1-1x7).
+# Search a DARTS/NASNet-space cell pair (normal + reduction) with NASP on its 12-op space (as in the authors' code: skip and 7 convolutions in normal cells, skip and 4 pools in reduction cells).
 #   bash scripts-search/NASP-12ops-search-NASNet-space.sh DATASET SEED [extra exps/search-cell.py flags]
 # DATASET: cifar10, cifar100, ImageNet16-120 (data under $TORCH_HOME/cifar.python) or digits, digits16
 # (built in); SEED: -1 = random.

@@ -19,7 +19,8 @@ from autodl.errors import ConfigError
 from autodl.models import create_model
 from autodl.models.ops import build_op
 from autodl.spaces.artifact import load_artifact
-from autodl.spaces.nasnet import DARTS_SEARCH_OPS, NASP_SEARCH_OPS, Genotype
+from autodl.models.supernet_nasnet import MixedEdge
+from autodl.spaces.nasnet import DARTS_SEARCH_OPS, NASP_NORMAL_OPS, NASP_REDUCE_OPS, SEARCH_OP_SETS, Genotype
 from autodl.spaces.nb201 import Arch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,10 @@ def test_learnable_ranking_orders_only_the_convolutions():
     alpha = torch.zeros(2, len(DARTS_SEARCH_OPS))
     alpha[0] = torch.tensor([9.0, 8.0, 0.1, 0.4, 0.3, 0.2, 7.0, 6.0])  # none/skip/pools are large but not learnable
     alpha[1] = torch.tensor([0.0, 0.0, 0.5, 0.5, 0.9, 0.1, 0.0, 0.0])
-    assert learnable_ranking([alpha], DARTS_SEARCH_OPS) == [[[3, 4, 5, 2], [4, 2, 3, 5]]]
+    assert learnable_ranking([alpha], [DARTS_SEARCH_OPS]) == [[[3, 4, 5, 2], [4, 2, 3, 5]]]
+    # one op list per table: NASP(12ops)'s reduction cells have no convolution to rank
+    reduce = torch.rand(2, len(NASP_REDUCE_OPS))
+    assert learnable_ranking([alpha, reduce], [DARTS_SEARCH_OPS, NASP_REDUCE_OPS])[1] == [[], []]
 
 
 def test_darts_plus_stops_early_records_why_and_a_resumed_run_trains_no_more(tmp_path):
@@ -108,9 +112,9 @@ def nasp_task(loaders, space, name="nasp", **search):
                             CPU, seed=0)
 
 
-@pytest.mark.parametrize("space", ["nas-bench-201", "darts"])
-def test_nasp_step_is_the_proximal_update_of_the_gradient_at_the_discrete_architecture(space, loaders):
-    task = nasp_task(loaders, space, complexity_weight=0.5)
+@pytest.mark.parametrize("space, name", [("nas-bench-201", "nasp"), ("darts", "nasp"), ("darts", "nasp-12ops")])
+def test_nasp_step_is_the_proximal_update_of_the_gradient_at_the_discrete_architecture(space, name, loaders):
+    task = nasp_task(loaders, space, name, complexity_weight=0.5)
     with torch.no_grad():
         for alpha in task.arch_parameters:
             alpha.copy_(torch.rand_like(alpha))
@@ -121,8 +125,8 @@ def test_nasp_step_is_the_proximal_update_of_the_gradient_at_the_discrete_archit
     loss = task.criterion(task.forward(arch_inputs, onehots), arch_targets)
     expected_grads = torch.autograd.grad(loss, onehots)
     task.search_step(inputs, targets, arch_inputs, arch_targets)
-    for alpha, old, grad in zip(task.arch_parameters, before, expected_grads):
-        expected = (old - (grad + 0.5 * task.costs)).clamp(0, 1)
+    for alpha, old, grad, costs in zip(task.arch_parameters, before, expected_grads, task.costs):
+        expected = (old - (grad + 0.5 * costs)).clamp(0, 1)
         torch.testing.assert_close(alpha.detach(), expected, rtol=1e-5, atol=1e-6)
         assert 0 <= alpha.min() and alpha.max() <= 1
 
@@ -146,22 +150,55 @@ def test_nasp_weight_step_runs_only_the_selected_op_of_each_edge(loaders):
 
 
 # ------------------------------------------------------------------------------- 12-op space
-@pytest.mark.parametrize("name", NASP_SEARCH_OPS)
+def test_the_12_op_lists_are_the_authors_per_cell_type_lists():
+    # genotypes.py of xujinfan/NASP-codes, in its order ("conv 1x1"/"conv 3x3" are ReLU-conv-BN: nor_conv_*)
+    assert NASP_NORMAL_OPS == ("skip_connect", "conv_3x1_1x3", "dil_conv_3x3", "nor_conv_1x1", "nor_conv_3x3",
+                               "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7")
+    assert NASP_REDUCE_OPS == ("skip_connect", "avg_pool_3x3", "max_pool_3x3", "max_pool_5x5", "max_pool_7x7")
+    assert SEARCH_OP_SETS["nasp-12ops"] == (NASP_NORMAL_OPS, NASP_REDUCE_OPS)
+    assert SEARCH_OP_SETS["default"] == (DARTS_SEARCH_OPS, DARTS_SEARCH_OPS)
+    assert len(set(NASP_NORMAL_OPS) | set(NASP_REDUCE_OPS)) == 12
+
+
+@pytest.mark.parametrize("name", sorted(set(NASP_NORMAL_OPS) | set(NASP_REDUCE_OPS)))
 @pytest.mark.parametrize("stride", [1, 2])
 def test_every_12_op_builds_with_the_right_output_shape(name, stride):
     out = build_op(name, 6, 6, stride, affine=False)(torch.randn(2, 6, 9, 9))
     assert out.shape == (2, 6, 5 if stride == 2 else 9, 5 if stride == 2 else 9)
 
 
+def test_the_12_op_supernet_builds_each_cell_type_over_its_own_list():
+    net = create_model({"name": "search.nasnet", "C": 2, "N": 1, "num_classes": 10, "op_set": "nasp-12ops"})
+    assert net.op_lists == (NASP_NORMAL_OPS, NASP_REDUCE_OPS)
+    assert [tuple(a.shape) for a in net.arch_parameters()] == [(14, 8), (14, 5)]
+    assert [cell.reduction for cell in net.cells] == [False, True, True]
+    for cell in net.cells:
+        names, C = NASP_REDUCE_OPS if cell.reduction else NASP_NORMAL_OPS, cell.out_channels // 4
+        for edge in cell.edges:
+            expected = [build_op(name, C, C, edge.stride, False, False) for name in names]
+            assert [repr(op) for op in edge.ops] == [repr(op) for op in expected]
+    # without `none`, op 0 (skip_connect) is computed like any other
+    edge = MixedEdge(2, 1, False, NASP_NORMAL_OPS)
+    inputs = torch.randn(1, 2, 4, 4)
+    assert edge.zero is None and torch.equal(edge(inputs, None, 0), inputs)
+    assert MixedEdge(2, 1, False, DARTS_SEARCH_OPS)(inputs, None, 0) is None
+
+
 def test_the_12_op_supernet_searches_and_its_genotype_builds_an_inference_network(loaders):
     task = nasp_task(loaders, "darts", name="nasp-12ops")
-    assert task.config.op_set == "nasp-12ops" and [tuple(a.shape) for a in task.arch_parameters] == [(14, 12)] * 2
-    assert task.supernet.op_names == NASP_SEARCH_OPS and len(task.costs) == 12
+    assert task.config.op_set == "nasp-12ops"
+    assert [tuple(a.shape) for a in task.arch_parameters] == [(14, 8), (14, 5)]
+    assert task.supernet.op_lists == (NASP_NORMAL_OPS, NASP_REDUCE_OPS)
+    assert [len(c) for c in task.costs] == [8, 5] and not task.costs[1].any()  # the reduce ops have no parameters
     with torch.no_grad():
-        task.arch_parameters[0][:, NASP_SEARCH_OPS.index("conv_7x1_1x7")] = 1.0
+        task.arch_parameters[0][:, NASP_NORMAL_OPS.index("conv_3x1_1x3")] = 1.0
+        task.arch_parameters[1][:, NASP_REDUCE_OPS.index("max_pool_7x7")] = 1.0
     task.search_step(*next(iter(task.train_loader)))
     arch = task.current_arch()
-    assert all(op == "conv_7x1_1x7" for node in arch.normal for op, _ in node)
+    assert all(op == "conv_3x1_1x3" for node in arch.normal for op, _ in node)
+    assert all(op == "max_pool_7x7" for node in arch.reduce for op, _ in node)
+    task.arch_parameters[1].data.uniform_(0.0, 1.0)
+    assert {op for node in task.current_arch().reduce for op, _ in node} <= set(NASP_REDUCE_OPS)
     net = create_model({"name": "nasnet-cifar", "genotype": arch.to_dict(), "C": 4, "N": 1, "num_classes": 10,
                         "auxiliary": False})
     assert net(torch.randn(2, 3, 32, 32))[1].shape == (2, 10)

@@ -163,6 +163,17 @@ def test_derivation_accepts_tensors_other_op_orders_and_search_names():
     assert derive_genotype(weights, weights, search_names) == expected
 
 
+def test_derivation_with_a_reduce_op_list_of_its_own():
+    """NASP(12ops): the reduction cell's columns follow its own list, and no list holds `none`."""
+    normal_ops = ("skip_connect", "sep_conv_3x3")
+    reduce_ops = ("skip_connect", "avg_pool_3x3", "max_pool_7x7")
+    normal, reduce = np.zeros((14, 2)), np.zeros((14, 3))
+    normal[:, 0], reduce[:, 2] = 1.0, 1.0
+    genotype = derive_genotype(normal, reduce, normal_ops, reduce_op_names=reduce_ops)
+    assert {op for node in genotype.normal for op, _ in node} == {"skip_connect"}
+    assert {op for node in genotype.reduce for op, _ in node} == {"max_pool_7x7"}
+
+
 def test_derivation_with_other_step_counts():
     weights = np.zeros((num_edges(2), 2))
     weights[:, 1] = np.arange(5)
@@ -177,6 +188,8 @@ def test_derivation_with_other_step_counts():
     ({"steps": 0}, "steps=0"),
     ({"op_names": ["none"] * 8}, "no op besides 'none'"),
     ({"op_names": ["none", "conv_9x9"] + list(DARTS_SEARCH_OPS[2:])}, "unknown op 'conv_9x9'"),
+    ({"reduce_op_names": ["none"] * 8}, "reduce_op_names holds no op besides 'none'"),
+    ({"reduce_op_names": DARTS_SEARCH_OPS[:5]}, r"reduce weights have shape \(14, 8\); expected \(14, 5\)"),
 ])
 def test_derivation_errors(kwargs, message):
     weights = hand_made_weights()

@@ -15,7 +15,7 @@ SPEC_OPS = ["none", "avg_pool_3x3", "max_pool_3x3", "nor_conv_1x1", "nor_conv_3x
 DARTS_ALIASES = {"sep_conv_3x3": "dua_sepc_3x3", "sep_conv_5x5": "dua_sepc_5x5",
                  "dil_conv_3x3": "dil_sepc_3x3", "dil_conv_5x5": "dil_sepc_5x5"}
 # NASNet-space ops of the published genotypes and of NASP's 12-op search space
-NASNET_OPS = ["sep_conv_7x7", "conv_7x1_1x7", "conv_3x1_1x3"]
+NASNET_OPS = ["sep_conv_7x7", "conv_7x1_1x7", "conv_3x1_1x3", "max_pool_5x5", "max_pool_7x7"]
 
 
 def test_registry_holds_every_spec_op_and_the_darts_aliases():
@@ -102,6 +102,15 @@ def test_max_pool_values():
     inputs = torch.arange(16.0).reshape(1, 1, 4, 4)
     out = build_op("max_pool_3x3", 1, 1, 2)(inputs)
     assert out.flatten().tolist() == [5.0, 7.0, 13.0, 15.0]
+
+
+def test_larger_max_pools_pad_by_half_the_kernel():
+    inputs = torch.arange(25.0).reshape(1, 1, 5, 5)
+    out = build_op("max_pool_5x5", 1, 1, 2)(inputs)  # windows of rows/cols i-2 .. i+2 at i = 0, 2, 4
+    assert out.flatten().tolist() == [12.0, 14.0, 14.0, 22.0, 24.0, 24.0, 22.0, 24.0, 24.0]
+    seven = build_op("max_pool_7x7", 3, 3, 1)
+    assert (seven.op.kernel_size, seven.op.padding) == (7, 3) and count_parameters(seven) == 0
+    assert seven(torch.randn(1, 3, 2, 2)).shape == (1, 3, 2, 2)
 
 
 def test_pooling_projects_when_widths_differ():

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autodl.algorithms import ALGORITHMS, create_algorithm
+from autodl.algorithms import ALGORITHMS, algorithm_config, create_algorithm
 from autodl.algorithms.oneshot.enas import reinforce_loss
 from autodl.algorithms.oneshot.gdas import gumbel_hard
 from autodl.algorithms.oneshot.run import SUPERNETS, load_search_recipe, run_search
@@ -43,7 +43,9 @@ def loaders():
 
 def make_task(name, space, loaders, seed=0):
     torch.manual_seed(seed)
-    supernet = create_model({"name": SUPERNETS[space], "C": 2, "N": 1, "num_classes": 10})
+    op_set = algorithm_config(name, SearchConfig(space=space)).op_set  # nasp-12ops searches its own op lists
+    supernet = create_model({"name": SUPERNETS[space], "C": 2, "N": 1, "num_classes": 10,
+                             **({} if op_set == "default" else {"op_set": op_set})})
     return create_algorithm(name, supernet, loaders, OPTIM, SearchConfig(space=space, **TINY), CPU, seed=seed)
 
 
@@ -72,7 +74,7 @@ def test_two_search_steps_train_the_supernet_and_derive_an_architecture(name, sp
     assert isinstance(arch, Arch if space == "nas-bench-201" else Genotype)
     assert record["arch"] == (str(arch) if isinstance(arch, Arch) else arch.to_dict())
     assert 0.0 <= record["skip_fraction"] <= 1.0 and 0.0 <= record["none_fraction"] <= 1.0
-    assert 0.0 < record["arch_entropy"] <= np.log(len(task.supernet.op_names)) + 1e-6
+    assert 0.0 < record["arch_entropy"] <= np.log(max(ops for _, ops in task.arch_shapes)) + 1e-6
     assert len(record["arch_probs"]) == len(task.arch_parameters)
     assert isinstance(task.final_arch(), type(arch))
 
@@ -241,6 +243,13 @@ def test_setn_top_k_is_the_exact_top_k_by_log_probability():
     brute = sorted((sum(t[np.arange(3), list(c[3 * k:3 * k + 3])].sum() for k, t in enumerate(tables))
                     for c in itertools.product(range(4), repeat=6)), reverse=True)
     np.testing.assert_allclose([s for _, s in top_k_structures(tables, 50)], brute[:50], atol=1e-12)
+    # tables of different widths (NASP(12ops): 8 normal-cell ops, 5 reduction-cell ops)
+    tables = [F.log_softmax(torch.randn(2, n), dim=-1).double().numpy() for n in (4, 3)]
+    brute = sorted((tables[0][np.arange(2), list(c[:2])].sum() + tables[1][np.arange(2), list(c[2:])].sum()
+                    for c in itertools.product(range(4), range(4), range(3), range(3))), reverse=True)
+    found = top_k_structures(tables, 144)
+    assert all(max(ix[1]) < 3 for ix, _ in found)
+    np.testing.assert_allclose([s for _, s in found], brute, atol=1e-12)
 
 
 # --------------------------------------------------------------------------------------- ENAS

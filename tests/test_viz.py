@@ -202,6 +202,18 @@ def test_history_plot_follows_the_probabilities(tmp_path):
             assert (slope < 0) == rises and abs(slope) > 0.1
 
 
+def test_history_with_one_op_list_per_edge(tmp_path):
+    """NASP(12ops): normal and reduction edges search different ops; a panel draws only its edge's ops."""
+    from autodl.viz import draw_arch_history, op_colours
+
+    history = [[[0.2, 0.3, 0.5], [0.6, 0.4]] for _ in range(4)]
+    image = cv2.imread(str(draw_arch_history(history, tmp_path / "h.png", [["a", "b", "c"], ["a", "d"]],
+                                             ["normal", "reduce"])))
+    pixels = [len(colour_pixels(image, colour)) for colour in op_colours(4)]  # the legend: a, b, c, d
+    assert all(count > 22 * 10 for count in pixels)
+    assert pixels[0] > 1.5 * pixels[1]  # `a` has a line in both panels, `b` in the normal one only
+
+
 @pytest.mark.parametrize("history, ops, edges, path, pattern", [
     ([], NB201_OPS, NB201_EDGES, "h.png", r"nothing to draw: got 0 epochs"),
     ([[[0.5, 0.5], [1.0]]], ["a", "b"], ["e1", "e2"], "h.png", r"epoch 0 .* ragged .* expected \(2, 2\)"),
@@ -213,6 +225,10 @@ def test_history_plot_follows_the_probabilities(tmp_path):
     ([np.full((6, 5), 2.0)], NB201_OPS, NB201_EDGES, "h.png", r"outside \[0, 1\]"),
     ([np.full((6, 5), np.nan)], NB201_OPS, NB201_EDGES, "h.png", r"outside \[0, 1\] \(or NaN\)"),
     ([np.full((6, 5), 0.2)], NB201_OPS, NB201_EDGES, "h.svg", r"expected a \.png file"),
+    ([[[0.5, 0.5], [0.5, 0.5]]], [["a", "b", "c"], ["a", "d"]], ["e1", "e2"], "h.png",
+     r"epoch 0 of the history has shape \(2, 2\), expected rows of 3, 2 values"),
+    ([[[1.0], [1.0]]], [["a"], ["b"], ["c"]], ["e1", "e2"], "h.png", r"one list per edge \(2 edge names\)"),
+    ([[[0.5, 0.5]]], [["a", "a"]], ["e1"], "h.png", r"an op name repeats"),
 ])
 def test_history_bad_input(tmp_path, history, ops, edges, path, pattern):
     from autodl.viz import draw_arch_history

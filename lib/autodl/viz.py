@@ -380,43 +380,83 @@ def op_colours(count: int) -> list[tuple[int, int, int]]:
     return [tuple(int(c) for c in bgr) for bgr in cv2.cvtColor(hues, cv2.COLOR_HSV2BGR)[0]]
 
 
-def _history_array(history: Sequence[Any], op_names: Sequence[str], edge_names: Sequence[str]) -> np.ndarray:
-    """``history`` as an (epochs, edges, ops) float array, checked against the names."""
-    expected = (len(edge_names), len(op_names))
-    if len(history) == 0 or 0 in expected:
-        raise DrawingError(f"nothing to draw: got {len(history)} epochs, {expected[0]} edge names and "
-                           f"{expected[1]} op names; pass at least one epoch of an edges x ops array and their names")
-    epochs = []
+def _edge_op_names(op_names: Sequence[Any], edges: int) -> list[list[str]]:
+    """The op names of each edge: ``op_names`` itself for every edge, or ``op_names[e]`` for edge ``e``."""
+    if all(isinstance(name, str) for name in op_names):
+        lists = [list(op_names)] * edges
+    elif len(op_names) == edges and all(isinstance(ops, (list, tuple)) and all(isinstance(n, str) for n in ops)
+                                        for ops in op_names):
+        lists = [list(ops) for ops in op_names]
+    else:
+        raise DrawingError(f"op_names must be one list of op names shared by every edge or one list per edge "
+                           f"({edges} edge names); got {len(op_names)} entries that are neither")
+    if any(len(set(ops)) != len(ops) for ops in lists):
+        raise DrawingError("an op name repeats within an edge's op names; name each op of an edge once")
+    return lists
+
+
+def _as_rows(probs: Any) -> list[np.ndarray] | None:
+    """One epoch's probabilities as one float vector per edge (None: not a list of numeric vectors)."""
+    try:
+        rows = [np.asarray(row, dtype=np.float64) for row in probs]
+    except (TypeError, ValueError):
+        return None
+    return rows if all(row.ndim == 1 for row in rows) else None
+
+
+def _history_array(history: Sequence[Any], op_names: Sequence[Any],
+                   edge_names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """``history`` as an (epochs, edges, ops) float array over the legend's ops, NaN where an op is not
+    one of the edge's, checked against the names; and the legend (every op name, first seen first)."""
+    edge_ops = _edge_op_names(op_names, len(edge_names))
+    widths = [len(ops) for ops in edge_ops]
+    if len(history) == 0 or not widths or 0 in widths:
+        raise DrawingError(f"nothing to draw: got {len(history)} epochs, {len(edge_names)} edge names and "
+                           f"{min(widths, default=0)} op names; pass at least one epoch of an edges x ops array "
+                           "and their names")
+    if len(set(widths)) == 1:
+        expected = f"({len(widths)}, {widths[0]}) ({len(widths)} edge names x {widths[0]} op names)"
+    else:
+        expected = f"rows of {', '.join(map(str, widths))} values (the op names of each edge)"
+    legend = list(dict.fromkeys(name for ops in edge_ops for name in ops))
+    present = np.zeros((len(widths), len(legend)), dtype=bool)
+    for edge, ops in enumerate(edge_ops):
+        present[edge, [legend.index(name) for name in ops]] = True
+    values = np.full((len(history), *present.shape), np.nan)
     for epoch, probs in enumerate(history):
-        try:
-            probs = np.asarray(probs, dtype=np.float64)
-        except (TypeError, ValueError):
-            probs = None
-        if probs is None or probs.shape != expected:
-            shape = "a ragged or non-numeric array" if probs is None else f"shape {probs.shape}"
-            raise DrawingError(f"epoch {epoch} of the history has {shape}, expected {expected} "
-                               f"({len(edge_names)} edge names x {len(op_names)} op names); "
+        rows = _as_rows(probs)
+        if rows is None or [len(row) for row in rows] != widths:
+            if rows is None:
+                got = "a non-numeric array or one that is not edges x ops"
+            elif len({len(row) for row in rows}) > 1:
+                got = f"ragged rows of {', '.join(str(len(row)) for row in rows)} values"
+            else:
+                got = f"shape ({len(rows)}, {len(rows[0]) if rows else 0})"
+            raise DrawingError(f"epoch {epoch} of the history has {got}, expected {expected}; "
                                "pass one edges x ops array of probabilities per epoch, matching the names")
-        epochs.append(probs)
-    values = np.stack(epochs)
-    if not np.isfinite(values).all() or values.min() < -1e-6 or values.max() > 1 + 1e-6:
+        for edge, row in enumerate(rows):
+            values[epoch, edge, present[edge]] = row
+    given = values[:, present]
+    if not np.isfinite(given).all() or given.min() < -1e-6 or given.max() > 1 + 1e-6:
         raise DrawingError("the history holds values outside [0, 1] (or NaN); "
                            "pass probabilities, e.g. the softmax of the architecture parameters")
-    return np.clip(values, 0.0, 1.0)
+    return np.clip(values, 0.0, 1.0), legend
 
 
-def draw_arch_history(history: Sequence[Any], path: str | os.PathLike, op_names: Sequence[str],
+def draw_arch_history(history: Sequence[Any], path: str | os.PathLike, op_names: Sequence[Any],
                       edge_names: Sequence[str], title: str | None = None) -> Path:
     """Plot how a search's op probabilities evolved: one panel per edge (named by ``edge_names``), one line
     per op (a colour each, named in a shared legend), x = epoch, y = probability in [0, 1]; writes a PNG.
 
-    ``history[epoch]`` is an edges x ops array (rows sum to 1), for example the softmax of the arch parameters.
+    ``op_names`` names the ops of every edge, or gives one list per edge where the edges' ops differ
+    (NASP(12ops): normal and reduction cells); ``history[epoch]`` holds one row of probabilities per
+    edge over its ops (rows sum to 1), for example the softmax of the arch parameters.
     """
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise DrawingError(f"cannot draw the history to {path.name!r}: expected a .png file; "
                            "use a name ending in .png")
-    values = _history_array(history, op_names, edge_names)
+    values, legend = _history_array(history, op_names, edge_names)
     epochs, edges, ops = values.shape
     colours = op_colours(ops)
     font, small, grey = cv2.FONT_HERSHEY_SIMPLEX, 0.4, (110, 110, 110)
@@ -427,7 +467,7 @@ def draw_arch_history(history: Sequence[Any], path: str | os.PathLike, op_names:
     # legend: a swatch and the op's name per entry, wrapped into lines as wide as the grid
     side = 10  # blank border left and right of the grid
     width = columns * cell_w + 2 * side
-    entries = [(cv2.getTextSize(name, font, 0.5, 1)[0][0] + 34, name) for name in op_names]
+    entries = [(cv2.getTextSize(name, font, 0.5, 1)[0][0] + 34, name) for name in legend]
     lines, line = [], []
     for entry in entries:
         if line and sum(w for w, _ in line) + entry[0] > width - 2 * side:
@@ -440,7 +480,7 @@ def draw_arch_history(history: Sequence[Any], path: str | os.PathLike, op_names:
     if title:
         (tw, _), _ = cv2.getTextSize(title, font, 0.7, 2)
         cv2.putText(image, title, ((width - tw) // 2, 26), font, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
-    colour_of = dict(zip(op_names, colours))
+    colour_of = dict(zip(legend, colours))
     for number, line in enumerate(lines):
         x, y = (width - sum(w for w, _ in line)) // 2, head - 22 * (len(lines) - number) + 6
         for entry_width, name in line:
@@ -462,6 +502,8 @@ def draw_arch_history(history: Sequence[Any], path: str | os.PathLike, op_names:
             cv2.putText(image, label, (x - 4 * len(label), y0 + ph + 16), font, small, grey, 1, cv2.LINE_AA)
         xs = x0 + (np.linspace(0, pw, epochs) if epochs > 1 else np.array([pw / 2]))
         for op, colour in enumerate(colours):
+            if np.isnan(values[0, edge, op]):  # not one of this edge's ops
+                continue
             points = np.stack([xs, y0 + (1 - values[:, edge, op]) * ph], axis=1).round().astype(np.int32)
             if epochs > 1:
                 cv2.polylines(image, [points], False, colour, 2, cv2.LINE_AA)

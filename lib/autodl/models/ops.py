@@ -96,17 +96,18 @@ class AsymmetricConv(nn.Module):
 
 
 class Pooling(nn.Module):
-    """3 x 3 average or max pooling (padding excluded from averages), after a 1 x 1 projection if widths differ."""
+    """k x k average or max pooling padded by k // 2 (padding excluded from averages), after a 1 x 1
+    projection if widths differ."""
 
     def __init__(self, C_in: int, C_out: int, stride: int, mode: str,
-                 affine: bool = True, track_running_stats: bool = True) -> None:
+                 affine: bool = True, track_running_stats: bool = True, kernel_size: int = 3) -> None:
         super().__init__()
         self.preprocess = (ReLUConvBN(C_in, C_out, 1, 1, 0, 1, affine, track_running_stats)
                            if C_in != C_out else None)
         if mode == "avg":
-            self.op = nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+            self.op = nn.AvgPool2d(kernel_size, stride=stride, padding=kernel_size // 2, count_include_pad=False)
         elif mode == "max":
-            self.op = nn.MaxPool2d(3, stride=stride, padding=1)
+            self.op = nn.MaxPool2d(kernel_size, stride=stride, padding=kernel_size // 2)
         else:
             raise OpError(f"unknown pooling mode {mode!r}; expected 'avg' or 'max'")
 
@@ -232,8 +233,9 @@ OPS.register("none", lambda C_in, C_out, stride, affine, track: Zero(C_in, C_out
 OPS.register("skip_connect", _skip_connect)
 OPS.register("avg_pool_3x3", lambda C_in, C_out, stride, affine, track: Pooling(
     C_in, C_out, stride, "avg", affine, track))
-OPS.register("max_pool_3x3", lambda C_in, C_out, stride, affine, track: Pooling(
-    C_in, C_out, stride, "max", affine, track))
+for _size in (3, 5, 7):
+    OPS.register(f"max_pool_{_size}x{_size}", lambda C_in, C_out, stride, affine, track, k=_size: Pooling(
+        C_in, C_out, stride, "max", affine, track, k))
 for _size in (1, 3, 7):
     OPS.register(f"nor_conv_{_size}x{_size}", _nor_conv(_size))
 for _size in (3, 5):

@@ -1,10 +1,12 @@
 """The DARTS/NASNet-space search supernet (spec 1.5): normal and reduction search cells of 14 mixed edges.
 
-Two architecture tensors (normal, reduce), each 14 x K in the order of the op set (``default``: the
-8 ops of :data:`~autodl.spaces.nasnet.DARTS_SEARCH_OPS`; ``nasp-12ops``: NASP's 12), initialised
-``1e-3 * N(0, 1)``.  The forward modes are those of the NB201 supernet
-(:mod:`autodl.models.supernet_nb201`): ``weights`` (weighted sum, ``none`` skipped since it adds
-zero), ``indices`` (one op per edge), or both (GDAS: only the selected op runs).
+Two architecture tensors (normal, reduce), each 14 x K in the order of its cell type's op list in
+the op set (:data:`~autodl.spaces.nasnet.SEARCH_OP_SETS`; ``default``: the 8 ops of
+:data:`~autodl.spaces.nasnet.DARTS_SEARCH_OPS` in both, so 14 x 8 twice; ``nasp-12ops``: NASP's 8
+normal-cell and 5 reduction-cell ops, so 14 x 8 and 14 x 5), initialised ``1e-3 * N(0, 1)``.  The
+forward modes are those of the NB201 supernet (:mod:`autodl.models.supernet_nb201`): ``weights``
+(weighted sum, ``none`` skipped since it adds zero), ``indices`` (one op per edge), or both (GDAS:
+only the selected op runs).
 """
 from __future__ import annotations
 
@@ -25,19 +27,20 @@ STEPS, MULTIPLIER, STEM_MULTIPLIER = 4, 4, 3
 
 
 class MixedEdge(nn.Module):
-    """Every candidate op of one edge (``none`` included as the zero op, never computed)."""
+    """Every candidate op of one edge (``none``, where listed, is the zero op, never computed)."""
 
     def __init__(self, C: int, stride: int, track_running_stats: bool, op_names: Sequence[str]) -> None:
         super().__init__()
         self.ops = nn.ModuleList(build_op(name, C, C, stride, False, track_running_stats) for name in op_names)
+        self.zero = op_names.index("none") if "none" in op_names else None
         self.stride = stride
 
     def forward(self, inputs: torch.Tensor, weights: torch.Tensor | None, index: int | None) -> torch.Tensor | None:
-        """The edge output, or None when it is exactly zero (``none`` selected, or no weight on any op)."""
+        """The edge output, or None when it is exactly zero (``none`` selected)."""
         if index is None:
-            terms = [weights[k] * op(inputs) for k, op in enumerate(self.ops) if k != 0]
+            terms = [weights[k] * op(inputs) for k, op in enumerate(self.ops) if k != self.zero]
             return sum(terms[1:], terms[0])
-        if index == 0:
+        if index == self.zero:
             return None
         output = self.ops[index](inputs)
         return output if weights is None else weights[index] * output
@@ -82,7 +85,8 @@ class NASNetSearchCell(nn.Module):
 
 class NASNetSuperNet(nn.Module):
     """Stem (3C), N normal cells at C, a reduction to 2C, N-1 normal cells, a reduction to 4C, N-1 normal
-    cells, then BN + ReLU, global pooling and a linear classifier (spec 1.5; C=16, N=2 gives 6 cells)."""
+    cells, then BN + ReLU, global pooling and a linear classifier (spec 1.5; C=16, N=2 gives 6 cells).
+    ``op_lists`` holds the op names of each architecture tensor's columns: (normal cell, reduction cell)."""
 
     edge_names = tuple(f"{kind} {key}" for kind in ("normal", "reduce") for key in edge_keys(STEPS))
     space = "darts"
@@ -95,22 +99,22 @@ class NASNetSuperNet(nn.Module):
         if op_set not in SEARCH_OP_SETS:
             raise ConfigError(f"unknown op set {op_set!r} for the NASNet supernet; expected one of {', '.join(SEARCH_OP_SETS)}")
         self.C, self.N, self.num_classes, self.op_set = C, N, num_classes, op_set
-        self.op_names = SEARCH_OP_SETS[op_set]
+        self.op_lists = SEARCH_OP_SETS[op_set]
         stem = STEM_MULTIPLIER * C
         self.stem = nn.Sequential(nn.Conv2d(3, stem, 3, padding=1, bias=False), nn.BatchNorm2d(stem))
         layout = [(C, False)] * N + [(2 * C, True)] + [(2 * C, False)] * (N - 1) + [(4 * C, True)] + [(4 * C, False)] * (N - 1)
         cells, C_prev_prev, C_prev, reduction_prev = [], stem, stem, False
         for width, reduction in layout:
             cell = NASNetSearchCell(C_prev_prev, C_prev, width, reduction, reduction_prev, track_running_stats,
-                                    self.op_names)
+                                    self.op_lists[1 if reduction else 0])
             cells.append(cell)
             C_prev_prev, C_prev, reduction_prev = C_prev, cell.out_channels, reduction
         self.cells = nn.ModuleList(cells)
         self.lastact = nn.Sequential(nn.BatchNorm2d(C_prev), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(C_prev, num_classes)
         edges = num_edges(STEPS)
-        self.arch_normal = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_names)))
-        self.arch_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_names)))
+        self.arch_normal = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_lists[0])))
+        self.arch_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_lists[1])))
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.arch_normal, self.arch_reduce]
@@ -130,7 +134,8 @@ class NASNetSuperNet(nn.Module):
 
     def derive(self, probabilities: Sequence[torch.Tensor | np.ndarray]) -> Genotype:
         """The genotype of per-edge op weights (the DARTS rule: two strongest distinct inputs per node)."""
-        return derive_genotype(probabilities[0], probabilities[1], self.op_names, STEPS)
+        return derive_genotype(probabilities[0], probabilities[1], self.op_lists[0], STEPS,
+                               reduce_op_names=self.op_lists[1])
 
     def extra_repr(self) -> str:
         return f"C={self.C}, N={self.N}, num_classes={self.num_classes}, op_set={self.op_set}"

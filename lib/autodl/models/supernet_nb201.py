@@ -181,9 +181,10 @@ class SearchCell(nn.Module):
 
 class NB201SuperNet(nn.Module):
     """Stem, 3 stages of N search cells with ResNet reductions, head; ``arch_parameters`` is one 6 x 5 tensor
-    (initialised ``1e-3 * N(0, 1)``) shared by every cell.  ``forward`` returns ``(features, logits)``."""
+    (initialised ``1e-3 * N(0, 1)``) shared by every cell, whose columns ``op_lists[0]`` names.
+    ``forward`` returns ``(features, logits)``."""
 
-    op_names = OP_NAMES
+    op_lists = (OP_NAMES,)
     edge_names = tuple(f"{to}<-{source}" for to, source in EDGES)
     space = "nas-bench-201"
 

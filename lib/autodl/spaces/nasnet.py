@@ -14,9 +14,10 @@ import numpy as np
 
 from .nb201 import SpaceError
 
-# Ops that may appear in a NASNet-space genotype (the published genotypes use all but the nor_conv_* ones).
+# Ops that may appear in a NASNet-space genotype (the published genotypes use all but the nor_conv_* ones
+# and the 5x5 and 7x7 max pools, which NASP's 12-op space adds).
 GENOTYPE_OPS: tuple[str, ...] = (
-    "skip_connect", "avg_pool_3x3", "max_pool_3x3",
+    "skip_connect", "avg_pool_3x3", "max_pool_3x3", "max_pool_5x5", "max_pool_7x7",
     "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "dil_conv_3x3", "dil_conv_5x5",
     "conv_7x1_1x7", "conv_3x1_1x3", "nor_conv_1x1", "nor_conv_3x3", "nor_conv_7x7",
 )
@@ -25,10 +26,19 @@ DARTS_SEARCH_OPS: tuple[str, ...] = (
     "none", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
     "dil_conv_3x3", "dil_conv_5x5", "avg_pool_3x3", "max_pool_3x3",
 )
-# NASP's 12-op search list (Yao et al., AAAI 2020): the DARTS list plus four parametric ops.
-NASP_SEARCH_OPS: tuple[str, ...] = DARTS_SEARCH_OPS + ("nor_conv_1x1", "nor_conv_3x3", "sep_conv_7x7", "conv_7x1_1x7")
-SEARCH_OP_SETS: dict[str, tuple[str, ...]] = {"default": DARTS_SEARCH_OPS, "nasp-12ops": NASP_SEARCH_OPS}
-"""The op lists of the DARTS-space search supernet, by ``SearchConfig.op_set``."""
+# NASP's 12-op space (Yao et al., AAAI 2020) as the authors' released code defines it (genotypes.py of
+# xujinfan/NASP-codes, in its order): skip and convolutions in normal cells, skip and pools in reduction
+# cells, no `none`.  Their "conv 1x1" / "conv 3x3" are ReLU-conv-BN, our nor_conv_*.
+NASP_NORMAL_OPS: tuple[str, ...] = (
+    "skip_connect", "conv_3x1_1x3", "dil_conv_3x3", "nor_conv_1x1",
+    "nor_conv_3x3", "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7",
+)
+NASP_REDUCE_OPS: tuple[str, ...] = ("skip_connect", "avg_pool_3x3", "max_pool_3x3", "max_pool_5x5", "max_pool_7x7")
+SEARCH_OP_SETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "default": (DARTS_SEARCH_OPS, DARTS_SEARCH_OPS),
+    "nasp-12ops": (NASP_NORMAL_OPS, NASP_REDUCE_OPS),
+}
+"""The (normal cell, reduction cell) op lists of the DARTS-space search supernet, by ``SearchConfig.op_set``."""
 # Names the original search code used for the same ops.
 OP_ALIASES: dict[str, str] = {
     "dua_sepc_3x3": "sep_conv_3x3", "dua_sepc_5x5": "sep_conv_5x5",
@@ -190,27 +200,34 @@ def _derive_cell(weights: np.ndarray, op_names: Sequence[str], steps: int, rule:
 
 
 def derive_genotype(normal_weights: Any, reduce_weights: Any, op_names: Sequence[str] = DARTS_SEARCH_OPS,
-                    steps: int = 4, rule: str = "darts") -> Genotype:
+                    steps: int = 4, rule: str = "darts", reduce_op_names: Sequence[str] | None = None) -> Genotype:
     """The discrete genotype of a DARTS-space search from its per-edge op weights (e.g. softmax of α).
 
     Weights are arrays or tensors of shape ``(num_edges(steps), len(op_names))`` whose rows follow
-    :func:`edge_keys`.  ``rule="darts"`` keeps, per node, the two strongest edges from distinct
-    inputs (an edge's strength is its best non-``none`` weight) with that best op;
-    ``rule="original"`` keeps the two strongest (op, input) pairs over all edges, which may use one
-    input twice.  Concatenated states are every node, ``2 .. steps + 1``.
+    :func:`edge_keys`; ``reduce_op_names`` names the reduction cell's columns where its op list
+    differs from the normal cell's (``None``: ``op_names``).  ``rule="darts"`` keeps, per node, the
+    two strongest edges from distinct inputs (an edge's strength is its best non-``none`` weight)
+    with that best op; ``rule="original"`` keeps the two strongest (op, input) pairs over all edges,
+    which may use one input twice.  Concatenated states are every node, ``2 .. steps + 1``.
     """
     if rule not in DERIVATION_RULES:
         raise SpaceError(f"unknown derivation rule {rule!r}; expected one of {', '.join(DERIVATION_RULES)}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise SpaceError(f"steps={steps!r} is invalid; expected a positive number of nodes per cell")
-    names = [name if name == "none" else canonical_op(name, "op_names") for name in op_names]
-    if all(name == "none" for name in names):
-        raise SpaceError("op_names holds no op besides 'none'; expected the search space's op list")
-    normal = _as_weights(normal_weights, names, steps, "normal")
-    reduce = _as_weights(reduce_weights, names, steps, "reduce")
+    normal_names = _search_op_names(op_names, "op_names")
+    reduce_names = normal_names if reduce_op_names is None else _search_op_names(reduce_op_names, "reduce_op_names")
+    normal = _as_weights(normal_weights, normal_names, steps, "normal")
+    reduce = _as_weights(reduce_weights, reduce_names, steps, "reduce")
     concat = tuple(range(2, 2 + steps))
-    return Genotype(_derive_cell(normal, names, steps, rule), concat,
-                    _derive_cell(reduce, names, steps, rule), concat)
+    return Genotype(_derive_cell(normal, normal_names, steps, rule), concat,
+                    _derive_cell(reduce, reduce_names, steps, rule), concat)
+
+
+def _search_op_names(op_names: Sequence[str], where: str) -> list[str]:
+    names = [name if name == "none" else canonical_op(name, where) for name in op_names]
+    if all(name == "none" for name in names):
+        raise SpaceError(f"{where} holds no op besides 'none'; expected the search space's op list")
+    return names
 
 
 _SEP3, _SEP5, _SEP7 = "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7"

@@ -44,8 +44,8 @@ def collapse_diagnostics(arch: Arch | Genotype, probabilities: Sequence[torch.Te
     """Fraction of ``skip_connect`` and ``none`` ops in the derived cell and the mean per-edge entropy
     (nats) of the architecture distribution: the signs of DARTS's collapse to parameter-free cells."""
     ops = arch_ops(arch)
-    rows = torch.cat([p.detach().double().reshape(-1, p.shape[-1]) for p in probabilities])
-    entropy = -(rows * rows.clamp_min(1e-30).log()).sum(dim=1).mean()
+    rows = [p.detach().double().reshape(-1, p.shape[-1]) for p in probabilities]  # tables may differ in width
+    entropy = torch.cat([-(r * r.clamp_min(1e-30).log()).sum(dim=1) for r in rows]).mean()
     return {"skip_fraction": ops.count("skip_connect") / len(ops), "none_fraction": ops.count("none") / len(ops),
             "arch_entropy": float(entropy)}
 
@@ -99,15 +99,15 @@ class SearchTask(Task):
         inputs per node, ranked by the architecture distribution where there is one)."""
         if self.supernet.space == "nas-bench-201":
             return Arch(tuple(indices[0]))
-        onehots = [F.one_hot(torch.tensor(list(ix)), len(self.supernet.op_names)).double() for ix in indices]
+        onehots = [F.one_hot(torch.tensor(list(ix)), ops).double() for ix, (_, ops) in zip(indices, self.arch_shapes)]
         if self.uses_arch_parameters:
             onehots = [o * p.double().cpu() for o, p in zip(onehots, self.arch_probabilities())]
         return self.supernet.derive(onehots)
 
     def sample_uniform(self) -> list[list[int]]:
-        """Each edge's op uniformly at random (``none`` included), from the rank-consistent generator."""
-        return [torch.randint(len(self.supernet.op_names), (alpha_shape[0],), generator=self.generator).tolist()
-                for alpha_shape in self.arch_shapes]
+        """Each edge's op uniformly at random over its cell type's ops (``none`` included), from the
+        rank-consistent generator."""
+        return [torch.randint(ops, (edges,), generator=self.generator).tolist() for edges, ops in self.arch_shapes]
 
     @property
     def arch_shapes(self) -> list[tuple[int, int]]:

@@ -22,12 +22,15 @@ from ..registry import register_algorithm
 from .darts import DARTS
 
 
-def learnable_ranking(alphas: Sequence[torch.Tensor], op_names: Sequence[str]) -> list[list[list[int]]]:
-    """Per architecture tensor and edge, the learnable (convolution) ops ordered by decreasing parameter."""
-    columns = [k for k, name in enumerate(op_names) if "conv" in name]
-    return [[[columns[k] for k in row]
-             for row in torch.argsort(alpha.detach()[:, columns], dim=1, descending=True, stable=True).tolist()]
-            for alpha in alphas]
+def learnable_ranking(alphas: Sequence[torch.Tensor], op_lists: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+    """Per architecture tensor and edge, the learnable (convolution) ops ordered by decreasing parameter;
+    ``op_lists[t]`` names the columns of ``alphas[t]``."""
+    rankings = []
+    for alpha, op_names in zip(alphas, op_lists):
+        columns = [k for k, name in enumerate(op_names) if "conv" in name]
+        order = torch.argsort(alpha.detach()[:, columns], dim=1, descending=True, stable=True).tolist()
+        rankings.append([[columns[k] for k in row] for row in order])
+    return rankings
 
 
 def skip_count(arch: Arch | Genotype) -> int:
@@ -82,7 +85,7 @@ class DARTSPlus(DARTS):
 
     def end_epoch(self, epoch: int, total_epochs: int) -> dict[str, Any]:
         record = super().end_epoch(epoch, total_epochs)
-        ranking = learnable_ranking(self.arch_parameters, self.supernet.op_names)
+        ranking = learnable_ranking(self.arch_parameters, self.supernet.op_lists)
         reason = self.stopping.update(epoch, self.current_arch(), ranking)
         record["rank_stable_epochs"] = self.stopping.stable_epochs
         if reason is not None:

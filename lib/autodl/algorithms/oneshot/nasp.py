@@ -12,9 +12,11 @@ parameter.  Each step (the paper's Algorithm 2, first order):
 4. a weight step on ``L_train(w, Ā)`` in which only the selected op of each edge runs.
 
 ``R(Ā) = Σ_edges Σ_k Ā_k · p_k / max_k p_k`` is the model-complexity regulariser: ``p_k`` is the
-parameter count of op ``k`` at the supernet's width, so ``R`` counts the chosen parametric ops,
-weighted by size; ``η`` is ``complexity_weight`` (0 in the shipped recipes).  ``nasp-12ops`` searches
-NASP's 12-op list (:data:`~autodl.spaces.nasnet.NASP_SEARCH_OPS`) on the DARTS space.
+parameter count of op ``k`` at the supernet's width (``max`` over the ops of that edge's cell type),
+so ``R`` counts the chosen parametric ops, weighted by size; ``η`` is ``complexity_weight`` (0 in the
+shipped recipes).  ``nasp-12ops`` searches NASP's 12 ops on the DARTS space, split by cell type as in
+the authors' code: :data:`~autodl.spaces.nasnet.NASP_NORMAL_OPS` in normal cells,
+:data:`~autodl.spaces.nasnet.NASP_REDUCE_OPS` (parameter-free, so never penalised) in reduction cells.
 """
 from __future__ import annotations
 
@@ -48,7 +50,8 @@ class NASP(SearchTask):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.costs = op_costs(self.supernet.op_names, self.config.channel).float().to(self.device)
+        # one cost vector per architecture tensor, over its cell type's ops
+        self.costs = [op_costs(ops, self.config.channel).float().to(self.device) for ops in self.supernet.op_lists]
         self.project()
 
     @torch.no_grad()
@@ -72,9 +75,9 @@ class NASP(SearchTask):
         logits = self.forward(arch_inputs, onehots)
         loss = self.criterion(logits, arch_targets)
         gradients = torch.autograd.grad(loss, onehots)
-        for alpha, grad in zip(self.arch_parameters, gradients):
+        for alpha, grad, costs in zip(self.arch_parameters, gradients, self.costs):
             # d(eta R)/dĀ_k = eta p_k: the regulariser is linear in the discrete weights
-            alpha.grad = grad + self.config.complexity_weight * self.costs
+            alpha.grad = grad + self.config.complexity_weight * costs
         self.apply_arch_gradients()
         self.project()
         return self._sums("arch_", loss.detach(), logits.detach(), arch_targets)

@@ -141,8 +141,9 @@ def _write_outputs(run: RunDir, task, arch, history, settings, cost: float, benc
         viz.draw_cell(arch, run.path / "cell.png", title=f"{settings['algorithm']} cell")
     if history:
         probs = [[row for table in record["arch_probs"] for row in table] for record in history]
-        viz.draw_arch_history(probs, run.path / "arch-history.png", list(task.supernet.op_names),
-                              list(task.supernet.edge_names), title=f"{settings['algorithm']} on {settings['dataset']}")
+        edge_ops = [ops for ops, (edges, _) in zip(task.supernet.op_lists, task.arch_shapes) for _ in range(edges)]
+        viz.draw_arch_history(probs, run.path / "arch-history.png", edge_ops, list(task.supernet.edge_names),
+                              title=f"{settings['algorithm']} on {settings['dataset']}")
     run.log(f"wrote {path}")
     return path
 

@@ -22,33 +22,34 @@ from .base import SearchTask, prefixed
 def top_k_structures(log_probs: Sequence[np.ndarray], k: int) -> list[tuple[list[list[int]], float]]:
     """The ``k`` discrete choices (one op per row of every table) of highest total log-probability.
 
-    ``log_probs`` holds one (rows x ops) table per architecture tensor; a choice's score is the sum of
-    its chosen entries.  Best-first search over per-row rank vectors (each row's ops sorted by
-    score), so the cost grows with ``k`` times the number of rows, not with the space size.
+    ``log_probs`` holds one (rows x ops) table per architecture tensor (tables may differ in their
+    number of ops); a choice's score is the sum of its chosen entries.  Best-first search over per-row
+    rank vectors (each row's ops sorted by score), so the cost grows with ``k`` times the number of
+    rows, not with the space size.
     Returns ``[(indices per table, score), ...]`` in decreasing score (ties: lower op ranks first).
     """
     tables = [np.asarray(t, dtype=np.float64) for t in log_probs]
-    rows = np.concatenate(tables, axis=0)
-    order = np.argsort(-rows, axis=1, kind="stable")
-    ranked = np.take_along_axis(rows, order, axis=1)
-    start = (0,) * rows.shape[0]
-    heap = [(-ranked[:, 0].sum(), start)]
+    rows = [row for table in tables for row in table]
+    order = [np.argsort(-row, kind="stable") for row in rows]
+    ranked = [row[ix] for row, ix in zip(rows, order)]
+    start = (0,) * len(rows)
+    heap = [(-float(np.sum([r[0] for r in ranked])), start)]
     seen = {start}
     found = []
     while heap and len(found) < k:
         negative, ranks = heapq.heappop(heap)
-        choice = order[np.arange(len(ranks)), ranks].tolist()
+        choice = [int(ix[rank]) for ix, rank in zip(order, ranks)]
         split, offset = [], 0
         for table in tables:
             split.append(choice[offset:offset + len(table)])
             offset += len(table)
         found.append((split, -negative))
         for row, rank in enumerate(ranks):
-            if rank + 1 < rows.shape[1]:
+            if rank + 1 < len(ranked[row]):
                 successor = ranks[:row] + (rank + 1,) + ranks[row + 1:]
                 if successor not in seen:
                     seen.add(successor)
-                    score = -negative - ranked[row, rank] + ranked[row, rank + 1]
+                    score = -negative - ranked[row][rank] + ranked[row][rank + 1]
                     heapq.heappush(heap, (-score, successor))
     return found
 
