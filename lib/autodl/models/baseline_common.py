@@ -1,4 +1,4 @@
-"""Pieces shared by the baseline classifiers: weight initialisation and the classifier head."""
+"""Pieces shared by the baseline classifiers: weight initialisation, the classifier head and the ResNet frame."""
 from __future__ import annotations
 
 import torch
@@ -73,3 +73,22 @@ def zero_init_residuals(blocks: nn.Sequential) -> None:
     """Zero the last BN scale of every residual block, so each block starts as the identity."""
     for block in blocks:
         nn.init.zeros_(block.last_bn.weight)
+
+
+class ResidualNetwork(nn.Module):
+    """``stem``, then the residual blocks ``layers`` (each with a ``last_bn``), then a :class:`PooledClassifier`
+    on their ``channels``; initialised by :func:`init_baseline_weights`, and with ``zero_init_residual``
+    every block starts as the identity.  Returns ``(features, logits)``."""
+
+    def __init__(self, stem: nn.Module, layers: nn.Sequential, channels: int, num_classes: int,
+                 zero_init_residual: bool) -> None:
+        super().__init__()
+        self.stem = stem
+        self.layers = layers
+        self.head = PooledClassifier(channels, num_classes)
+        init_baseline_weights(self)
+        if zero_init_residual:
+            zero_init_residuals(self.layers)
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(self.layers(self.stem(inputs)))

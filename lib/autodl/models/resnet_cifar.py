@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .baseline_common import (PooledClassifier, conv_bn, check_num_classes, init_baseline_weights, residual_stages,
-                              zero_init_residuals)
+from .baseline_common import ResidualNetwork, conv_bn, check_num_classes, residual_stages
 from .registry import register_model
 
 STAGE_WIDTHS = (16, 32, 64)
@@ -87,25 +86,17 @@ def blocks_per_stage(depth: int, block: str) -> int:
     return (depth - 2) // layers_per_block
 
 
-class CifarResNet(nn.Module):
+class CifarResNet(ResidualNetwork):
     """3x3 stem, three stages (strides 1, 2, 2), global pooling and a linear classifier."""
 
     def __init__(self, depth: int, num_classes: int, block: str = "basic", zero_init_residual: bool = False) -> None:
-        super().__init__()
         check_num_classes(num_classes, "cifar-resnet")
         num_blocks = blocks_per_stage(depth, block)
-        block_class = BLOCKS[block][0]
+        stem = nn.Sequential(conv_bn(3, STAGE_WIDTHS[0], 3), nn.ReLU(inplace=True))
+        layers, channels = residual_stages(BLOCKS[block][0], STAGE_WIDTHS[0], STAGE_WIDTHS,
+                                           [num_blocks] * len(STAGE_WIDTHS))
+        super().__init__(stem, layers, channels, num_classes, zero_init_residual)
         self.depth, self.block = depth, block
-        self.stem = nn.Sequential(conv_bn(3, STAGE_WIDTHS[0], 3), nn.ReLU(inplace=True))
-        self.layers, channels = residual_stages(block_class, STAGE_WIDTHS[0], STAGE_WIDTHS,
-                                                [num_blocks] * len(STAGE_WIDTHS))
-        self.head = PooledClassifier(channels, num_classes)
-        init_baseline_weights(self)
-        if zero_init_residual:
-            zero_init_residuals(self.layers)
-
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(self.layers(self.stem(inputs)))
 
 
 @register_model("cifar-resnet")

@@ -11,8 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .baseline_common import (PooledClassifier, conv_bn, check_num_classes, init_baseline_weights, residual_stages,
-                              zero_init_residuals)
+from .baseline_common import ResidualNetwork, conv_bn, check_num_classes, residual_stages
 from .registry import register_model
 
 STAGE_WIDTHS = (64, 128, 256, 512)
@@ -78,12 +77,11 @@ class Bottleneck(nn.Module):
 BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 
 
-class ImageNetResNet(nn.Module):
+class ImageNetResNet(ResidualNetwork):
     """Stem, max-pool, four stages (strides 1, 2, 2, 2) of ``layers[i]`` blocks, pooling and a classifier."""
 
     def __init__(self, block: str, layers: list[int], num_classes: int, deep_stem: bool = False,
                  zero_init_residual: bool = False, groups: int = 1, width_per_group: int = 64) -> None:
-        super().__init__()
         check_num_classes(num_classes, "imagenet-resnet")
         if block not in BLOCKS:
             raise ConfigError(f"imagenet-resnet: unknown block {block!r}; expected 'basic' or 'bottleneck'")
@@ -96,21 +94,13 @@ class ImageNetResNet(nn.Module):
             raise ConfigError(
                 f"imagenet-resnet: groups and width_per_group must be >= 1, got {groups} and {width_per_group}"
             )
-        block_class = BLOCKS[block]
         if deep_stem:
             stem = [conv_bn(3, 32, 3, 2, activation=nn.ReLU), conv_bn(32, 32, 3, activation=nn.ReLU),
                     conv_bn(32, 64, 3, activation=nn.ReLU)]
         else:
             stem = [conv_bn(3, 64, 7, 2, activation=nn.ReLU)]
-        self.stem = nn.Sequential(*stem, nn.MaxPool2d(3, 2, 1))
-        self.layers, channels = residual_stages(block_class, 64, STAGE_WIDTHS, layers, groups, width_per_group)
-        self.head = PooledClassifier(channels, num_classes)
-        init_baseline_weights(self)
-        if zero_init_residual:
-            zero_init_residuals(self.layers)
-
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(self.layers(self.stem(inputs)))
+        blocks, channels = residual_stages(BLOCKS[block], 64, STAGE_WIDTHS, layers, groups, width_per_group)
+        super().__init__(nn.Sequential(*stem, nn.MaxPool2d(3, 2, 1)), blocks, channels, num_classes, zero_init_residual)
 
 
 @register_model("imagenet-resnet")

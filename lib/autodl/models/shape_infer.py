@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .baseline_common import PooledClassifier, check_num_classes, conv_bn, init_baseline_weights, zero_init_residuals
+from .baseline_common import PooledClassifier, ResidualNetwork, check_num_classes, conv_bn, init_baseline_weights
 from .mobilenet import INVERTED_RESIDUAL_SETTING
 from .registry import register_model
 from .resnet_cifar import STAGE_WIDTHS as CIFAR_WIDTHS
@@ -85,22 +85,13 @@ def kept_blocks(xchannels: Sequence[int], xblocks: Sequence[int], counts: Sequen
     return plan, current
 
 
-class ShapeResNet(nn.Module):
+class ShapeResNet(ResidualNetwork):
     """A CIFAR or ImageNet ResNet of a searched shape; returns ``(features, logits)``."""
 
     def __init__(self, stem: nn.Module, blocks: list[nn.Module], channels: int, num_classes: int,
                  zero_init_residual: bool, estimated_flops: float | None) -> None:
-        super().__init__()
-        self.stem = stem
-        self.layers = nn.Sequential(*blocks)
-        self.head = PooledClassifier(channels, num_classes)
+        super().__init__(stem, nn.Sequential(*blocks), channels, num_classes, zero_init_residual)
         self.estimated_flops = estimated_flops
-        init_baseline_weights(self)
-        if zero_init_residual:
-            zero_init_residuals(self.layers)
-
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(self.layers(self.stem(inputs)))
 
 
 def _check_block(block: str, model: str) -> None:
