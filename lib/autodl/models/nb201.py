@@ -1,6 +1,8 @@
 """The NAS-Bench-201 inference network ("TinyNetwork", ``infer.tiny``): a fixed cell stacked in 3 stages."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -41,6 +43,17 @@ class InferCell(nn.Module):
         return f"C_in={self.in_dim}, C_out={self.out_dim}, stride={self.stride}, arch={self.arch}"
 
 
+def nb201_cells(C: int, N: int, normal_cell: Callable[[int], nn.Module]) -> nn.ModuleList:
+    """The cells of the NB201 macro network, built in order: ``normal_cell(width)`` N times at width C, a ResNet
+    reduction to 2C, N cells at 2C, a reduction to 4C, N cells at 4C."""
+    cells: list[nn.Module] = []
+    for stage, width in enumerate((C, 2 * C, 4 * C)):
+        if stage > 0:
+            cells.append(ResNetBasicblock(width // 2, width, 2, True, True))
+        cells.extend(normal_cell(width) for _ in range(N))
+    return nn.ModuleList(cells)
+
+
 class TinyNetwork(nn.Module):
     """Stem, then N cells at C, a ResNet reduction to 2C, N cells, a reduction to 4C, N cells, and a head.
 
@@ -53,19 +66,10 @@ class TinyNetwork(nn.Module):
         self.arch = as_arch(arch)
         self.C, self.N, self.num_classes = C, N, num_classes
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
-        widths = [C] * N + [2 * C] + [2 * C] * N + [4 * C] + [4 * C] * N
-        reductions = [False] * N + [True] + [False] * N + [True] + [False] * N
-        cells, previous = [], C
-        for width, reduction in zip(widths, reductions):
-            if reduction:
-                cells.append(ResNetBasicblock(previous, width, 2, True, True))
-            else:
-                cells.append(InferCell(self.arch, previous, width, 1))
-            previous = width
-        self.cells = nn.ModuleList(cells)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(previous), nn.ReLU(inplace=True))
+        self.cells = nb201_cells(C, N, lambda width: InferCell(self.arch, width, width, 1))
+        self.lastact = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU(inplace=True))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(previous, num_classes)
+        self.classifier = nn.Linear(4 * C, num_classes)
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.stem(inputs)

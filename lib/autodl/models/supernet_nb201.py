@@ -32,7 +32,8 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..spaces.nb201 import EDGES, NUM_NODES, OP_NAMES, Arch
-from .ops import ResNetBasicblock, build_op
+from .nb201 import nb201_cells
+from .ops import build_op
 from .registry import register_model
 
 NONE, SKIP, CONV1, CONV3, POOL = range(len(OP_NAMES))
@@ -194,16 +195,9 @@ class NB201SuperNet(nn.Module):
             raise ConfigError(f"the NB201 supernet needs C >= 1 and N >= 1, got C={C}, N={N}")
         self.C, self.N, self.num_classes = C, N, num_classes
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
-        widths = [C] * N + [2 * C] + [2 * C] * N + [4 * C] + [4 * C] * N
-        reductions = [False] * N + [True] + [False] * N + [True] + [False] * N
-        cells, previous = [], C
-        for width, reduction in zip(widths, reductions):
-            cells.append(ResNetBasicblock(previous, width, 2, True, True) if reduction
-                         else SearchCell(width, track_running_stats))
-            previous = width
-        self.cells = nn.ModuleList(cells)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(previous), nn.ReLU(inplace=True))
-        self.classifier = nn.Linear(previous, num_classes)
+        self.cells = nb201_cells(C, N, lambda width: SearchCell(width, track_running_stats))
+        self.lastact = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU(inplace=True))
+        self.classifier = nn.Linear(4 * C, num_classes)
         self.arch = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(OP_NAMES)))
 
     def arch_parameters(self) -> list[nn.Parameter]:
