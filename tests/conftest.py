@@ -7,10 +7,15 @@ import torch
 pytest.register_assert_rewrite("helpers")
 
 
+# Every process a test starts (entry points, launchers, torchrun workers, docs blocks) inherits this.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_intra_op_thread():
-    """The tests run many small forwards; on a 2-core machine shared with other work, two intra-op
-    threads contending for the cores make them up to 10x slower, so every test uses one thread."""
+    """The tests run many small forwards; on a 2-core machine shared with other work (and with one test
+    worker per core), two intra-op threads contending for the cores make them up to 10x slower, so every
+    test, and every process it starts, uses one thread."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

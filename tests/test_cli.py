@@ -1,10 +1,10 @@
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from warm_python import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "exps" / "basic-main.py"
@@ -13,7 +13,7 @@ OPTIM = ROOT / "configs" / "opts" / "digits-E10-W1-COS.json"
 
 
 def call(script, *args):
-    return subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True, timeout=300)
+    return run_script(script, *args)
 
 
 def test_help_documents_every_flag():

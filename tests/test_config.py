@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +6,8 @@ import pytest
 from autodl.config import (OptimConfig, SearchConfig, config_to_dict, load_any_config, load_config,
                            read_legacy_config)
 from autodl.errors import ConfigError
+
+from warm_python import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = {"epochs": 300, "warmup": 5, "LR": 0.1, "scheduler": "cos", "optim": "SGD", "decay": 5e-4,
@@ -118,10 +118,9 @@ def test_legacy_reader_errors(tmp_path, entry, message):
 def test_converter_command(tmp_path):
     source = write(tmp_path, "step.config", LEGACY)
     target = tmp_path / "out" / "step.json"
-    subprocess.run([sys.executable, str(ROOT / "exps" / "convert-config.py"), str(source), str(target)], check=True)
+    assert run_script(ROOT / "exps" / "convert-config.py", source, target).returncode == 0
     converted = json.loads(target.read_text())
     assert converted["milestones"] == [30, 60, 90] and converted["nesterov"] is True
     assert load_config(OptimConfig, target).scheduler == "multistep"
-    bad = subprocess.run([sys.executable, str(ROOT / "exps" / "convert-config.py"), str(tmp_path / "nope.config"),
-                          str(target)], capture_output=True, text=True)
+    bad = run_script(ROOT / "exps" / "convert-config.py", tmp_path / "nope.config", target)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot read config file" in bad.stderr

@@ -20,11 +20,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from warm_python import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -132,7 +132,7 @@ def test_doc_block(block, scratch, tmp_path):
     else:
         script = tmp_path / f"block-{block.line}.py"
         script.write_text(block.code)
-        done = run([sys.executable, str(script)], cwd, env)
+        done = run_script(script, cwd=cwd, env=env, timeout=TIMEOUT_S)
         if block.tag == "needs-data":
             last = done.stderr.strip().splitlines()[-1:] or [""]
             assert done.returncode != 0 and LIBRARY_ERROR.match(last[0]), (

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from autodl.engine.flops import count_parameters
 from autodl.models import create_model
 from autodl.spaces.artifact import save_artifact
 from autodl.spaces.nasnet import get_genotype
+
+from warm_python import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 GENOTYPE = get_genotype("DARTS_V2")
@@ -44,8 +44,7 @@ def fabricate(root: Path) -> list[Path]:
 
 def test_report_renders_the_readme_tables_with_published_numbers_and_skips_what_is_not_a_finished_run(tmp_path):
     runs = fabricate(tmp_path)
-    done = subprocess.run([sys.executable, str(ROOT / "exps" / "report.py"), *map(str, runs), "--output",
-                           str(tmp_path / "report.md")], capture_output=True, text=True, timeout=300)
+    done = run_script(ROOT / "exps" / "report.py", *runs, "--output", tmp_path / "report.md")
     assert done.returncode == 0, done.stderr
     params = count_parameters(create_model(MODEL)) / 1e6
     expected = f"""### NASP
@@ -73,8 +72,7 @@ def test_report_renders_the_readme_tables_with_published_numbers_and_skips_what_
 
 def test_report_without_any_finished_run_is_one_line_exit_2(tmp_path):
     (tmp_path / "empty").mkdir()
-    done = subprocess.run([sys.executable, str(ROOT / "exps" / "report.py"), str(tmp_path / "empty"), "--output",
-                           str(tmp_path / "report.md")], capture_output=True, text=True, timeout=300)
+    done = run_script(ROOT / "exps" / "report.py", tmp_path / "empty", "--output", tmp_path / "report.md")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "none of the 1 directories is a finished search or retraining" in done.stderr
     assert not (tmp_path / "report.md").exists()

@@ -1,7 +1,6 @@
 """The weight-sharing searches, tested through the algorithm registry: every registered algorithm on every
 space it offers takes real search steps, is deterministic, and resumes exactly after a SIGKILL."""
 import itertools
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from autodl.spaces.nasnet import Genotype
 from autodl.spaces.nb201 import Arch, all_archs
 
 from helpers import Kill, kill_and_resume
+from warm_python import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = [(name, space) for name in ALGORITHMS.names() for space in ALGORITHMS.get(name).spaces]
@@ -111,11 +111,12 @@ def search_command(name, space, epochs):
 
 
 # One case per kind of search state runs on the fast path: DARTS alpha + Adam with the early-stopping state
-# (darts+-v1), the Gumbel generator and tau (gdas), the sampling generator (setn), the controller and its
-# baseline (enas), and the NASNet supernet with genotype artifacts (gdas on darts). Every other registered
-# case (same state kinds, or 1-3 minutes on the NASNet space: DARTS-V2 takes 30 s an epoch) is marked slow.
-FAST_RESUME = {("darts+-v1", "nas-bench-201"), ("gdas", "nas-bench-201"), ("setn", "nas-bench-201"),
-               ("enas", "nas-bench-201"), ("gdas", "darts")}
+# (darts+-v1), the sampling generator (setn), the controller and its baseline (enas), and the Gumbel
+# generator and tau with the NASNet supernet and its genotype artifacts (gdas on darts). Every other
+# registered case (same state kinds, or 1-3 minutes on the NASNet space: DARTS-V2 takes 30 s an epoch) is
+# marked slow.
+FAST_RESUME = {("darts+-v1", "nas-bench-201"), ("setn", "nas-bench-201"), ("enas", "nas-bench-201"),
+               ("gdas", "darts")}
 RESUME_CASES = [pytest.param(name, space, marks=() if (name, space) in FAST_RESUME else pytest.mark.slow)
                 for name, space in CASES]
 
@@ -284,8 +285,7 @@ def test_enas_controller_log_prob_and_entropy_are_the_sums_over_edges():
 
 # -------------------------------------------------------------------------- entry point and errors
 def run_cli(*args):
-    return subprocess.run([sys.executable, str(ROOT / "exps" / "search-cell.py"), *args], capture_output=True,
-                          text=True, timeout=300)
+    return run_script(ROOT / "exps" / "search-cell.py", *args)
 
 
 @pytest.mark.parametrize("args,message", [
