@@ -13,6 +13,9 @@ drift from the code.  The convention (docs/ARCHITECTURE.md, "Runnable docs"):
   on stderr (its other commands, usually the same launcher on other datasets, are syntax-checked: each
   costs a process start); a Python block ends with one of the library's errors (the traceback's last
   line is ``autodl....Error: ...``).
+
+``python SCRIPT.py ...`` (in a Python block, a bash block or a launcher it calls) runs in a child forked
+from an interpreter that imported torch once (tests/warm_python.py); other ``python`` calls run as usual.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from warm_python import run_script
+from warm_python import run_script, shim_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -77,7 +80,7 @@ def scratch(tmp_path_factory):
                 shutil.copytree(ROOT / name, folders[page] / name, ignore=shutil.ignore_patterns("__pycache__"))
         return folders[page]
 
-    return folder, env
+    return folder, shim_env(env)  # `python SCRIPT.py` in a block starts without importing torch again
 
 
 def commands(code: str) -> list[str]:
