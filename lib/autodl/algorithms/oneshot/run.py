@@ -16,10 +16,9 @@ from typing import Any, NamedTuple
 
 from ...config import OptimConfig, SearchConfig, config_from_dict, config_to_dict, read_json_object
 from ...data.search import get_search_loaders
-from ...engine.device import resolve_device
-from ...engine.distributed import cleanup, init_distributed, local_device
-from ...engine.rundir import RunDir, run_seed
-from ...engine.seed import seed_everything
+from ...engine.distributed import cleanup
+from ...engine.rundir import RunDir
+from ...engine.train import start_run
 from ...engine.trainer import Trainer
 from ...errors import ConfigError
 from ...models import create_model
@@ -67,12 +66,8 @@ def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset
     """
     search = algorithm_config(algorithm, search)
     save_dir = Path(save_dir)
-    torch_device = resolve_device(device)
     bench = _open_benchmark(benchmark, search)
-    dist_info = init_distributed(torch_device)
-    torch_device = local_device(torch_device, dist_info)
-    seed = run_seed(seed, save_dir)
-    seed_everything(seed, deterministic)
+    torch_device, dist_info, seed = start_run(save_dir, seed, device, deterministic)
 
     batch_size = batch_size or optim.batch_size or 64
     test_batch_size = test_batch_size or optim.test_batch_size or batch_size
