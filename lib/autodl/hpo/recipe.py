@@ -108,8 +108,24 @@ def train_recipe(model_config: Mapping[str, Any] | str | os.PathLike, recipe: Op
     return Trainer(task, recipe.total_epochs, run, progress=False, score_key="valid_top1").fit()
 
 
+def score_recipe(model_config: Mapping[str, Any], recipe: OptimConfig, dataset: str, save_dir: str | os.PathLike, *,
+                 data_path: str | None = None, seed: int = 0, device: str = "cpu",
+                 threads: int | None = None) -> Evaluation:
+    """One trial of a training evaluator: :func:`train_recipe` on ``threads`` torch threads (None: as they
+    are; restored afterwards); score = the last epoch's validation top-1 accuracy, cost = its wall seconds."""
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        start = time.perf_counter()
+        history = train_recipe(model_config, recipe, dataset, save_dir, data_path=data_path, seed=seed, device=device)
+        return Evaluation(history[-1]["valid_top1"], time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
 class RecipeEvaluator(Evaluator):
-    """Scores a recipe candidate by :func:`train_recipe`: the last epoch's validation top-1 accuracy;
+    """Scores a recipe candidate by :func:`score_recipe`: the last epoch's validation top-1 accuracy;
     cost = the trial's wall seconds. The budget, when an optimiser gives one (BOHB), is the recipe's
     ``epochs``. Every trial has its run directory ``<save_dir>/trial-<n>`` and trains with the same
     ``seed`` (common random numbers: trials differ only by their recipe). ``threads`` sets torch's
@@ -127,16 +143,8 @@ class RecipeEvaluator(Evaluator):
 
     def evaluate(self, candidate: dict[str, Any], budget: float | None, trial: int) -> Evaluation:
         recipe = recipe_for(self.base, candidate, None if budget is None else max(1, int(round(budget))))
-        previous_threads = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        try:
-            start = time.perf_counter()
-            history = train_recipe(self.model_config, recipe, self.dataset, self.save_dir / f"trial-{trial}",
-                                   data_path=self.data_path, seed=self.seed, device=self.device)
-            return Evaluation(history[-1]["valid_top1"], time.perf_counter() - start)
-        finally:
-            torch.set_num_threads(previous_threads)
+        return score_recipe(self.model_config, recipe, self.dataset, self.save_dir / f"trial-{trial}",
+                            data_path=self.data_path, seed=self.seed, device=self.device, threads=self.threads)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "recipe-training", "model": self.model_config, "base_recipe": config_to_dict(self.base),

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from ...config import OptimConfig
 from ...spaces.nb201 import Arch
 from .evaluators import Evaluation, Evaluator
 from .space import NB201Space
+
 
 class TrainingEvaluator(Evaluator):
     """Trains an NB201 cell's network (``C``, ``N``) with :func:`~autodl.hpo.recipe.train_recipe` (the engine's
@@ -33,21 +31,14 @@ class TrainingEvaluator(Evaluator):
         self.space = NB201Space()
 
     def evaluate(self, candidate: Arch, budget: float | None, trial: int) -> Evaluation:
-        from ...hpo.recipe import train_recipe  # imported here: the HPO package builds on this one
+        from ...hpo.recipe import score_recipe  # imported here: the HPO package builds on this one
 
         epochs = self.recipe.epochs if budget is None else max(1, int(round(budget)))
-        start = time.perf_counter()
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # one thread in every process: a trial scores the same in or out of a worker
-        try:
-            history = train_recipe({"name": "infer.tiny", "C": self.channel, "N": self.num_cells,
-                                    "arch_str": str(candidate)},
-                                   dataclasses.replace(self.recipe, epochs=epochs), self.dataset,
-                                   self.save_dir / f"trial-{trial}", data_path=self.data_path,
-                                   seed=self.seed * 100003 + trial, device=self.device)
-        finally:
-            torch.set_num_threads(threads)
-        return Evaluation(history[-1]["valid_top1"], time.perf_counter() - start)
+        # one thread in every process: a trial scores the same in or out of a worker
+        return score_recipe({"name": "infer.tiny", "C": self.channel, "N": self.num_cells, "arch_str": str(candidate)},
+                            dataclasses.replace(self.recipe, epochs=epochs), self.dataset,
+                            self.save_dir / f"trial-{trial}", data_path=self.data_path,
+                            seed=self.seed * 100003 + trial, device=self.device, threads=1)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "training", "dataset": self.dataset, "recipe": dataclasses.asdict(self.recipe),
