@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from autodl.algorithms import create_algorithm
+from autodl.algorithms import algorithm_config, create_algorithm
 from autodl.algorithms.oneshot.darts_plus import EarlyStopping, learnable_ranking, skip_count
 from autodl.algorithms.oneshot.nasp import op_costs, prox_one_hot
-from autodl.algorithms.oneshot.run import run_search
+from autodl.algorithms.oneshot.run import run_search, supernet_config
 from autodl.config import OptimConfig, SearchConfig
 from autodl.data.search import get_search_loaders
 from autodl.errors import ConfigError
@@ -104,12 +104,8 @@ def loaders():
 
 def nasp_task(loaders, space, name="nasp", **search):
     torch.manual_seed(0)
-    op_set = "nasp-12ops" if name == "nasp-12ops" else "default"
-    config = {"name": "search.nasnet" if space == "darts" else "search.nb201", "C": 2, "N": 1, "num_classes": 10}
-    if op_set != "default":
-        config["op_set"] = op_set
-    return create_algorithm(name, create_model(config), loaders, OPTIM, SearchConfig(space=space, channel=2, **search),
-                            CPU, seed=0)
+    config = algorithm_config(name, SearchConfig(space=space, channel=2, num_cells=1, **search))
+    return create_algorithm(name, create_model(supernet_config(config, 10)), loaders, OPTIM, config, CPU, seed=0)
 
 
 @pytest.mark.parametrize("space, name", [("nas-bench-201", "nasp"), ("darts", "nasp"), ("darts", "nasp-12ops")])

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from autodl.algorithms import ALGORITHMS, algorithm_config, create_algorithm
 from autodl.algorithms.oneshot.enas import reinforce_loss
 from autodl.algorithms.oneshot.gdas import gumbel_hard
-from autodl.algorithms.oneshot.run import SUPERNETS, load_search_recipe, run_search
+from autodl.algorithms.oneshot.run import load_search_recipe, run_search, supernet_config
 from autodl.algorithms.oneshot.setn import top_k_structures
 from autodl.config import OptimConfig, SearchConfig
 from autodl.data.search import get_search_loaders
@@ -43,10 +43,8 @@ def loaders():
 
 def make_task(name, space, loaders, seed=0):
     torch.manual_seed(seed)
-    op_set = algorithm_config(name, SearchConfig(space=space)).op_set  # nasp-12ops searches its own op lists
-    supernet = create_model({"name": SUPERNETS[space], "C": 2, "N": 1, "num_classes": 10,
-                             **({} if op_set == "default" else {"op_set": op_set})})
-    return create_algorithm(name, supernet, loaders, OPTIM, SearchConfig(space=space, **TINY), CPU, seed=seed)
+    search = algorithm_config(name, SearchConfig(space=space, **TINY))  # nasp-12ops searches its own op lists
+    return create_algorithm(name, create_model(supernet_config(search, 10)), loaders, OPTIM, search, CPU, seed=seed)
 
 
 def two_steps(task):

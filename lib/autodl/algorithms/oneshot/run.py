@@ -54,6 +54,16 @@ def load_search_recipe(path: str | os.PathLike, **search_overrides: Any) -> tupl
             config_from_dict(SearchConfig, search, f"{path}: search"))
 
 
+def supernet_config(search: SearchConfig, num_classes: int) -> dict[str, Any]:
+    """The model config of the supernet that ``search`` (an algorithm's config: its space, width, depth, BN
+    statistics and op set) searches, for ``num_classes`` classes."""
+    config = {"name": SUPERNETS[search.space], "C": search.channel, "N": search.num_cells, "num_classes": num_classes,
+              "track_running_stats": search.track_running_stats}
+    if search.op_set != "default":
+        config["op_set"] = search.op_set
+    return config
+
+
 def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset: str,
                save_dir: str | os.PathLike, *, data_path: str | None = None, seed: int = -1,
                batch_size: int | None = None, test_batch_size: int | None = None, workers: int = 0,
@@ -73,11 +83,7 @@ def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset
     test_batch_size = test_batch_size or optim.test_batch_size or batch_size
     loaders = get_search_loaders(dataset, data_path, batch_size, test_batch_size, workers,
                                  world_size=dist_info.world_size, rank=dist_info.rank, seed=seed)
-    supernet_config = {"name": SUPERNETS[search.space], "C": search.channel, "N": search.num_cells,
-                       "num_classes": loaders.num_classes, "track_running_stats": search.track_running_stats}
-    if search.op_set != "default":
-        supernet_config["op_set"] = search.op_set
-    settings = {"algorithm": algorithm, "dataset": dataset, "supernet": supernet_config,
+    settings = {"algorithm": algorithm, "dataset": dataset, "supernet": supernet_config(search, loaders.num_classes),
                 "optim": config_to_dict(optim), "search": config_to_dict(search), "seed": seed,
                 "batch_size": batch_size, "test_batch_size": test_batch_size, "world_size": dist_info.world_size,
                 "benchmark": None if benchmark is None else str(benchmark)}
@@ -86,7 +92,7 @@ def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset
     run.prepare(settings)
     run.log_environment()
     run.log(f"device={torch_device} settings=" + json.dumps(settings))
-    supernet = create_model(supernet_config).to(torch_device)
+    supernet = create_model(settings["supernet"]).to(torch_device)
     task = create_algorithm(algorithm, supernet, loaders, optim, search, torch_device, dist_info=dist_info,
                             seed=seed, benchmark=bench)
     try:
