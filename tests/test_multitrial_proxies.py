@@ -51,6 +51,31 @@ def test_snip_and_grad_norm_of_one_linear_layer_follow_the_softmax_gradient():
     assert grad_norm(model, inputs, targets) == pytest.approx(np.linalg.norm(gradient), rel=1e-5)
 
 
+def by_hand_ranks(values):
+    """1-based ranks, ties sharing the mean of their ranks, counted pair by pair."""
+    return [1 + sum(v < u for v in values) + (sum(v == u for v in values) - 1) / 2 for u in values]
+
+
+def by_hand_pearson(x, y):
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    cov = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    return cov / math.sqrt(sum((a - mx) ** 2 for a in x) * sum((b - my) ** 2 for b in y))
+
+
+def by_hand_spearman(x, y):
+    return by_hand_pearson(by_hand_ranks(list(x)), by_hand_ranks(list(y)))
+
+
+def by_hand_kendall(x, y):
+    """tau-b over every pair, one pair at a time."""
+    pairs = [(i, j) for i in range(len(x)) for j in range(i + 1, len(x))]
+    sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
+    concordance = sum(sign(x[i] - x[j]) * sign(y[i] - y[j]) for i, j in pairs)
+    untied_x = sum(x[i] != x[j] for i, j in pairs)
+    untied_y = sum(y[i] != y[j] for i, j in pairs)
+    return concordance / math.sqrt(untied_x * untied_y)
+
+
 def test_rank_correlations_by_hand_and_with_ties():
     x, y = [1, 2, 3, 4], [1, 3, 2, 4]
     assert spearman(x, y) == pytest.approx(1 - 6 * 2 / (4 * 15))  # sum d^2 = 2
@@ -58,11 +83,20 @@ def test_rank_correlations_by_hand_and_with_ties():
     assert average_ranks([10, 20, 20, 30]).tolist() == [1, 2.5, 2.5, 4]
     # tau-b with ties: x ties one pair, y ties one pair; C=4, D=0 -> 4 / sqrt(5 * 5)
     assert kendall([1, 1, 2, 3], [1, 2, 3, 3]) == pytest.approx(4 / 5)
+
+
+def test_spearman_correlates_ranks_not_values():
+    # values that are not ranks, with ties: average ranks (1.5, 1.5, 3, 4) and (1, 2.5, 2.5, 4), centred
+    # (-1, -1, .5, 1.5) and (-1.5, 0, 0, 1.5): rho = 3.75 / sqrt(4.5 * 4.5) = 5/6 (Pearson of the values: 0.936)
+    x, y = [0.1, 0.1, 3.0, 50.0], [10.0, 20.0, 20.0, 40.0]
+    assert spearman(x, y) == pytest.approx(5 / 6, abs=1e-12)
+    # a monotone but non-linear relation is a perfect rank correlation
+    assert spearman([1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 8.0, 27.0, 64.0, 1000.0]) == pytest.approx(1.0, abs=1e-12)
+    # many ties, and kendall's row chunks: against the pair-by-pair definitions
     rng = np.random.default_rng(0)
-    a, b = rng.integers(0, 5, 300), rng.integers(0, 5, 300)
-    scipy = pytest.importorskip("scipy.stats")
-    assert spearman(a, b) == pytest.approx(scipy.spearmanr(a, b)[0], abs=1e-12)
-    assert kendall(a, b, chunk=7) == pytest.approx(scipy.kendalltau(a, b)[0], abs=1e-12)
+    a, b = rng.integers(0, 5, 300).tolist(), (rng.integers(0, 5, 300) ** 3 * 0.5).tolist()
+    assert spearman(a, b) == pytest.approx(by_hand_spearman(a, b), abs=1e-12)
+    assert kendall(a, b, chunk=7) == pytest.approx(by_hand_kendall(a, b), abs=1e-12)
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +122,11 @@ def test_proxy_correlations_report_spearman_and_kendall(batch):
     accuracies = np.array([arch.op_indices.count(3) * 5.0 + arch.op_indices.count(2) for arch in archs])
     table = proxy_correlations(evaluator, archs, accuracies, ("synflow", "naswot"))
     assert set(table) == {"synflow", "naswot"}
-    for row in table.values():
-        assert set(row) == {"spearman", "kendall"} and all(-1 <= value <= 1 for value in row.values())
+    for proxy, row in table.items():
+        scores = [evaluator.score(arch, proxy) for arch in archs]
+        assert row == pytest.approx({"spearman": by_hand_spearman(scores, accuracies.tolist()),
+                                     "kendall": by_hand_kendall(scores, accuracies.tolist())}, abs=1e-12)
+        assert abs(row["spearman"] - by_hand_pearson(scores, accuracies.tolist())) > 0.01  # the check tells them apart
 
 
 def test_an_unknown_proxy_is_one_clear_error(batch):
