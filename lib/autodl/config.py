@@ -23,6 +23,11 @@ SCHEDULERS = ("cos", "multistep", "exponential", "linear", "constant")
 OPTIMIZERS = ("SGD", "RMSprop")
 CRITERIA = ("Softmax", "SmoothSoftmax")
 SEARCH_SPACES = ("nas-bench-201", "darts")
+UNUSED_OP_UPDATES = ("decay", "skip")
+"""What the weight optimiser does to an op that did not run in a step (reference inventory 8.23):
+``decay``, the original on the PyTorch 1.x of its published results (once an op has run, its gradient is
+zeroed, not dropped, so it gets weight decay and momentum every later step); ``skip``, the original on
+PyTorch >= 2 (an op that did not run is left out of that step)."""
 SEARCH_OP_SETS = ("default", "nasp-12ops")
 """Op lists of the search supernets: the space's own, or NASP's 12 ops on the DARTS space."""
 
@@ -90,6 +95,7 @@ class SearchConfig:
     arch_decay: float = 1e-3
     arch_eps: float = 1e-8
     gradient_clip: float = 5.0
+    unused_ops: str = "decay"
     order: int = 1
     tau_max: float = 10.0
     tau_min: float = 0.1
@@ -108,6 +114,7 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         _choice(self, "space", SEARCH_SPACES)
+        _choice(self, "unused_ops", UNUSED_OP_UPDATES)
         _choice(self, "op_set", SEARCH_OP_SETS)
         if self.op_set != "default" and self.space != "darts":
             raise ConfigError(f"op_set={self.op_set!r} is an op list of the DARTS space; use --space darts "

@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..spaces.nasnet import SEARCH_OP_SETS, Genotype, derive_genotype, edge_keys, num_edges
 from .ops import FactorizedReduce, ReLUConvBN, build_op
 from .registry import register_model
-from .supernet_nb201 import check_choice
+from .supernet_nb201 import check_choice, link_unused
 
 STEPS, MULTIPLIER, STEM_MULTIPLIER = 4, 4, 3
 
@@ -80,7 +80,13 @@ class NASNetSearchCell(nn.Module):
                 stride = 2 if self.reduction else 1
                 total = states[1].new_zeros(batch, channels, -(-height // stride), -(-width // stride))
             states.append(total if constant is None else total + constant)
-        return torch.cat(states[-MULTIPLIER:], dim=1)
+        output = torch.cat(states[-MULTIPLIER:], dim=1)
+        if indices is None:  # every edge runs an op with an output
+            return output
+        # every node is in the output; an input state whose edges all select `none` only reaches it through them
+        read = {j for i in range(STEPS) for j in range(i + 2)
+                if indices[num_edges(i) + j] != self.edges[num_edges(i) + j].zero}
+        return link_unused(output, [states[j] for j in (0, 1) if j not in read])
 
 
 class NASNetSuperNet(nn.Module):

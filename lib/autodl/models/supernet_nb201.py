@@ -23,6 +23,7 @@ Forward modes (``weights`` / ``indices`` are lists with one entry per architectu
 """
 from __future__ import annotations
 
+import copy
 from typing import Sequence
 
 import numpy as np
@@ -56,6 +57,19 @@ def check_choice(weights: Sequence[torch.Tensor] | None, indices: Sequence[Seque
             raise ConfigError(f"indices[{k}] must hold {shape[0]} op indices in 0..{shape[1] - 1}, got {list(indices[k])}")
 
 
+def link_unused(output: torch.Tensor, unused: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``output`` plus a zero that depends on every tensor of ``unused``.
+
+    The original's ``none`` op returns ``x * 0``, so every value a sampled cell computes stays in the
+    autograd graph and every op that ran gets a gradient (zero where its only way to the loss is
+    through ``none``).  The fused cells never compute ``none``; this zero gives the values that only
+    ``none`` edges read the same link, so which parameters have a gradient, and hence what SGD's
+    weight decay and momentum do to them (reference inventory 8.23), is the per-op model's."""
+    if not unused or not torch.is_grad_enabled():
+        return output
+    return output + sum(value.sum() for value in unused) * 0.0
+
+
 class SearchCell(nn.Module):
     """One NB201 search cell (C channels in and out, stride 1) with parameters grouped by source node."""
 
@@ -63,11 +77,14 @@ class SearchCell(nn.Module):
         super().__init__()
         self.C, self.track = C, track_running_stats
         self.out_edges = [[e for e, (_, source) in enumerate(EDGES) if source == j] for j in range(NUM_NODES - 1)]
-        self.conv1x1 = nn.ParameterList(nn.Parameter(torch.empty(len(out) * C, C, 1, 1)) for out in self.out_edges)
-        self.conv3x3 = nn.ParameterList(nn.Parameter(torch.empty(len(out) * C, C, 3, 3)) for out in self.out_edges)
-        for weight in [*self.conv1x1, *self.conv3x3]:
-            nn.init.kaiming_uniform_(weight, a=5 ** 0.5)  # nn.Conv2d's default initialisation
-        # slot of edge e among its source's out-edges, and the source
+        # one Parameter per edge and conv kind, so an op that did not run gets no gradient (see the module doc)
+        self.conv1x1 = nn.ParameterList(nn.Parameter(torch.empty(C, C, 1, 1)) for _ in EDGES)
+        self.conv3x3 = nn.ParameterList(nn.Parameter(torch.empty(C, C, 3, 3)) for _ in EDGES)
+        for params in (self.conv1x1, self.conv3x3):
+            for out in self.out_edges:
+                for e in out:
+                    nn.init.kaiming_uniform_(params[e], a=5 ** 0.5)  # nn.Conv2d's default initialisation
+        # slot of edge e among its source's out-edges (its channels in the source's stacked convolution)
         self.slot = {e: out.index(e) for out in self.out_edges for e in out}
         for j, out in enumerate(self.out_edges):
             for kind in ("bn1x1", "bn3x3"):
@@ -105,8 +122,10 @@ class SearchCell(nn.Module):
             out = self.out_edges[j]
             relu = torch.relu(x)
             w = weights[out]
-            y1 = self._bn(F.conv2d(relu, self.conv1x1[j]), "bn1x1", j, None, w[:, CONV1].repeat_interleave(C))
-            y3 = self._bn(F.conv2d(relu, self.conv3x3[j], padding=1), "bn3x3", j, None, w[:, CONV3].repeat_interleave(C))
+            y1 = self._bn(F.conv2d(relu, self._stacked(self.conv1x1, out)), "bn1x1", j, None,
+                          w[:, CONV1].repeat_interleave(C))
+            y3 = self._bn(F.conv2d(relu, self._stacked(self.conv3x3, out), padding=1), "bn3x3", j, None,
+                          w[:, CONV3].repeat_interleave(C))
             pooled = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
             parts1, parts3 = y1.split(C, dim=1), y3.split(C, dim=1)
             for slot, e in enumerate(out):
@@ -158,12 +177,26 @@ class SearchCell(nn.Module):
                 params, kind, padding = (self.conv1x1, "bn1x1", 0) if op == CONV1 else (self.conv3x3, "bn3x3", 1)
                 # a contiguous scale: CPU batch-norm backward in NHWC is wrong with an expanded one (torch 2.x)
                 scale = None if selected is None else selected[e].repeat(C)
-                add(EDGES[e][0], self._bn(F.conv2d(relu, params[j][part], padding=padding), kind, j, part, scale), True)
+                add(EDGES[e][0], self._bn(F.conv2d(relu, params[e], padding=padding), kind, j, part, scale), True)
             pooled = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False) if POOL in ops else None
             for e, op in zip(out, ops):
                 if op in (SKIP, POOL):
                     add(EDGES[e][0], x if op == SKIP else pooled, False, None if selected is None else selected[e])
-        return self._node(totals[NUM_NODES - 1], inputs, None if constants is None else constants[NUM_NODES - 1])
+        output = self._node(totals[NUM_NODES - 1], inputs, None if constants is None else constants[NUM_NODES - 1])
+        return link_unused(output, [nodes[j] for j in self._disconnected(indices)])
+
+    def _disconnected(self, indices: Sequence[int]) -> list[int]:
+        """The nodes before the last from which no path of ops other than ``none`` reaches the output."""
+        reaching = {NUM_NODES - 1}
+        for j in reversed(range(NUM_NODES - 1)):
+            if any(indices[e] != NONE and EDGES[e][0] in reaching for e in self.out_edges[j]):
+                reaching.add(j)
+        return [j for j in range(NUM_NODES - 1) if j not in reaching]
+
+    @staticmethod
+    def _stacked(params: nn.ParameterList, edges: Sequence[int]) -> torch.Tensor:
+        """The convolution weights of ``edges`` stacked along the output channels (one convolution for all)."""
+        return params[edges[0]] if len(edges) == 1 else torch.cat([params[e] for e in edges])
 
     @staticmethod
     def _node(entry: list | None, inputs: torch.Tensor, constant: torch.Tensor | None) -> torch.Tensor:
@@ -245,12 +278,11 @@ class PerOpSearchCell(nn.Module):
         super().__init__()
         C, track = cell.C, cell.track
         self.edges = nn.ModuleList()
-        for e, (_, j) in enumerate(EDGES):
+        for e in range(len(EDGES)):
             ops = nn.ModuleList(build_op(name, C, C, 1, False, track) for name in OP_NAMES)
-            part = slice(cell.slot[e] * C, (cell.slot[e] + 1) * C)
             with torch.no_grad():
-                ops[CONV1].op[1].weight.copy_(cell.conv1x1[j][part])
-                ops[CONV3].op[1].weight.copy_(cell.conv3x3[j][part])
+                ops[CONV1].op[1].weight.copy_(cell.conv1x1[e])
+                ops[CONV3].op[1].weight.copy_(cell.conv3x3[e])
             self.edges.append(ops)
 
     def forward(self, inputs: torch.Tensor, weights: torch.Tensor | None = None,
@@ -273,12 +305,21 @@ class PerOpSearchCell(nn.Module):
         return nodes[-1]
 
 
-def per_op_copy(supernet: NB201SuperNet) -> NB201SuperNet:
-    """A copy of ``supernet`` whose search cells are :class:`PerOpSearchCell` with the same weights."""
-    import copy
+def per_op_names(supernet: NB201SuperNet) -> dict[str, str]:
+    """Every parameter name of ``supernet`` -> the same parameter's name in :func:`per_op_copy` of it."""
+    names = {name: name for name, _ in supernet.named_parameters()}
+    for k, cell in enumerate(supernet.cells):
+        if isinstance(cell, SearchCell):
+            for e in range(len(EDGES)):
+                names[f"cells.{k}.conv1x1.{e}"] = f"cells.{k}.edges.{e}.{CONV1}.op.1.weight"
+                names[f"cells.{k}.conv3x3.{e}"] = f"cells.{k}.edges.{e}.{CONV3}.op.1.weight"
+    return names
 
+
+def per_op_copy(supernet: NB201SuperNet) -> NB201SuperNet:
+    """A copy of ``supernet`` whose search cells are :class:`PerOpSearchCell` with the same weights (and dtype)."""
     reference = copy.deepcopy(supernet)
     for k, cell in enumerate(supernet.cells):
         if isinstance(cell, SearchCell):
-            reference.cells[k] = PerOpSearchCell(cell)
+            reference.cells[k] = PerOpSearchCell(cell).to(cell.conv3x3[0].dtype)
     return reference

@@ -120,8 +120,13 @@ class SearchTask(Task):
 
     def weight_step(self, inputs: torch.Tensor, targets: torch.Tensor, weights: list[torch.Tensor] | None = None,
                     indices: list[list[int]] | None = None) -> dict[str, Any]:
-        """One SGD step of the supernet weights on a batch under an architecture choice (weights detached)."""
-        self.w_optimizer.zero_grad(set_to_none=True)
+        """One SGD step of the supernet weights on a batch under an architecture choice (weights detached).
+
+        Every op of the supernets has its own parameters, so an op that ran neither in this step nor in an
+        earlier one has no gradient; ``config.unused_ops`` says what happens to one that ran before but
+        not now: ``decay`` zeroes its gradient in place (SGD still applies weight decay and momentum, as
+        the original did on PyTorch 1.x), ``skip`` drops it (SGD leaves it alone, PyTorch >= 2)."""
+        self.w_optimizer.zero_grad(set_to_none=self.config.unused_ops == "skip")
         weights = None if weights is None else [w.detach() for w in weights]
         logits = self.forward(inputs, weights, indices)
         loss = self.criterion(logits, targets)
