@@ -1,5 +1,6 @@
 """The weight-sharing searches, tested through the algorithm registry: every registered algorithm on every
 space it offers takes real search steps, is deterministic, and resumes exactly after a SIGKILL."""
+import dataclasses
 import itertools
 import sys
 from pathlib import Path
@@ -117,13 +118,39 @@ def test_a_fixed_seed_repeats_the_steps_exactly(name, space, loaders):
     assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
 
 
-def test_enas_controller_learns_at_the_epoch_end(loaders):
+@pytest.mark.parametrize("mode", ["epoch", "sample"])
+def test_enas_controller_learns_at_the_epoch_end(mode, loaders, monkeypatch):
+    """Two epochs of controller training: every sample's reference baseline is the epoch-start one (the
+    original) or the previous sample's (the paper), and the epoch record holds the samples' means."""
+    import autodl.algorithms.oneshot.enas as enas
+
+    calls = []
+
+    def recording(log_prob, entropy, accuracy, baseline, weight, decay, mode):
+        result = reinforce_loss(log_prob, entropy, accuracy, baseline, weight, decay, mode)
+        calls.append(dict(reference=baseline, entropy=float(entropy), accuracy=accuracy, baseline=result[1],
+                          reward=result[2]))
+        return result
+
+    monkeypatch.setattr(enas, "reinforce_loss", recording)
     task = make_task("enas", "nas-bench-201", loaders)
+    task.config = dataclasses.replace(task.config, controller_baseline=mode)
     before = [p.detach().clone() for p in task.controller.parameters()]
     two_steps(task)
-    record = task.end_epoch(0, 3)
+    samples = task.config.controller_train_steps * task.config.controller_num_aggregate
+    for epoch in range(2):
+        start = task.baseline
+        record = task.end_epoch(epoch, 3)
+        epoch_calls = calls[epoch * samples:(epoch + 1) * samples]
+        for k, call in enumerate(epoch_calls):
+            assert call["reward"] == pytest.approx(call["accuracy"] + 1e-4 * call["entropy"], rel=1e-6)  # float32
+            want = start if mode == "epoch" else (start if k == 0 else epoch_calls[k - 1]["baseline"])
+            assert call["reference"] == want
+        assert record["controller_reward"] == pytest.approx(np.mean([c["reward"] for c in epoch_calls]))
+        assert record["controller_entropy"] == pytest.approx(np.mean([c["entropy"] for c in epoch_calls]))
+        assert record["controller_baseline"] == epoch_calls[-1]["baseline"] == task.baseline
+    assert calls[0]["reference"] is None and calls[samples]["reference"] is not None
     assert any(not torch.equal(b, a) for b, a in zip(before, task.controller.parameters()))
-    assert record["controller_baseline"] is not None and 0.0 <= record["controller_reward"] <= 1.01
 
 
 # ---------------------------------------------------------------------------------- exact resume
@@ -279,16 +306,28 @@ def test_setn_top_k_is_the_exact_top_k_by_log_probability():
 
 # --------------------------------------------------------------------------------------- ENAS
 def test_enas_reinforce_terms_on_hand_made_numbers():
-    log_prob = torch.tensor(-2.0, requires_grad=True)
-    loss, baseline, reward = reinforce_loss(log_prob, entropy=1.5, accuracy=0.5, baseline=0.4,
-                                            entropy_weight=0.1, decay=0.9)
-    assert reward == pytest.approx(0.65)
-    assert float(loss.detach()) == pytest.approx(2.0 * 0.25)  # -log_prob * (reward - baseline)
+    def terms(mode, baseline):
+        log_prob, entropy = torch.tensor(-2.0, requires_grad=True), torch.tensor(1.5, requires_grad=True)
+        loss, new_baseline, reward = reinforce_loss(log_prob, entropy, accuracy=0.5, baseline=baseline,
+                                                    entropy_weight=0.1, decay=0.9, mode=mode)
+        loss.backward()
+        return float(loss), new_baseline, reward, float(log_prob.grad), entropy.grad
+
+    # the original: the sample's baseline 0.4 - 0.1 (0.4 - 0.65) = 0.425 moves with the reward, so the loss is
+    # -log_prob x 0.9 x (reward - 0.4) = 2 x 0.225, and the entropy's gradient is -log_prob x 0.9 x 0.1 = 0.18
+    loss, baseline, reward, d_log_prob, d_entropy = terms("epoch", 0.4)
+    assert reward == pytest.approx(0.65) and baseline == pytest.approx(0.425)
+    assert loss == pytest.approx(0.45) and d_log_prob == pytest.approx(-0.225) and float(d_entropy) == pytest.approx(0.18)
+    # its first epoch: the baseline is the accuracy, so only the entropy bonus drives the controller
+    loss, baseline, reward, d_log_prob, d_entropy = terms("epoch", None)
+    assert baseline == 0.5 and loss == pytest.approx(2.0 * 0.15) and d_log_prob == pytest.approx(-0.15)
+    assert float(d_entropy) == pytest.approx(0.2)
+    # the paper's running baseline: a detached bonus, advantage against the baseline before this sample
+    loss, baseline, reward, d_log_prob, d_entropy = terms("sample", 0.4)
+    assert loss == pytest.approx(2.0 * 0.25) and d_log_prob == pytest.approx(-0.25) and d_entropy is None
     assert baseline == pytest.approx(0.4 - 0.1 * (0.4 - 0.65))
-    loss.backward()
-    assert float(log_prob.grad) == pytest.approx(-0.25)
-    first, baseline, reward = reinforce_loss(torch.tensor(-1.0), 2.0, 0.3, None, 1e-4, 0.99)
-    assert float(first) == 0.0 and baseline == pytest.approx(0.3002) == reward
+    loss, baseline, reward, _, _ = terms("sample", None)
+    assert loss == 0.0 and baseline == pytest.approx(0.65) == reward
 
 
 def test_enas_controller_log_prob_and_entropy_are_the_sums_over_edges():

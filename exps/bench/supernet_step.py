@@ -202,8 +202,9 @@ def enas_arch_step(task, inputs: torch.Tensor, targets: torch.Tensor) -> list[in
     with torch.no_grad():
         (correct,) = correct_topk(task.forward(inputs, indices=[ops]), targets, (1,))
     task.supernet.train()
-    loss, task.baseline, _ = reinforce_loss(log_prob, float(entropy.detach()), float(correct) / len(targets),
-                                            task.baseline, config.controller_entropy_weight, config.controller_bl_dec)
+    loss, task.baseline, _ = reinforce_loss(log_prob, entropy, float(correct) / len(targets), task.baseline,
+                                            config.controller_entropy_weight, config.controller_bl_dec,
+                                            config.controller_baseline)
     loss.backward()
     params = list(task.controller.parameters())
     nn.utils.clip_grad_norm_(params, 5.0)

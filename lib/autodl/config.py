@@ -23,6 +23,8 @@ SCHEDULERS = ("cos", "multistep", "exponential", "linear", "constant")
 OPTIMIZERS = ("SGD", "RMSprop")
 CRITERIA = ("Softmax", "SmoothSoftmax")
 SEARCH_SPACES = ("nas-bench-201", "darts")
+CONTROLLER_BASELINES = ("epoch", "sample")
+"""ENAS's REINFORCE baseline: the original's (``epoch``) or the ENAS paper's running one (``sample``)."""
 UNUSED_OP_UPDATES = ("decay", "skip")
 """What the weight optimiser does to an op that did not run in a step (reference inventory 8.23):
 ``decay``, the original on the PyTorch 1.x of its published results (once an op has run, its gradient is
@@ -105,6 +107,7 @@ class SearchConfig:
     controller_num_aggregate: int = 20
     controller_entropy_weight: float = 1e-4
     controller_bl_dec: float = 0.99
+    controller_baseline: str = "epoch"
     controller_num_samples: int = 100
     controller_epoch_samples: int = 10
     op_set: str = "default"
@@ -115,6 +118,7 @@ class SearchConfig:
     def __post_init__(self) -> None:
         _choice(self, "space", SEARCH_SPACES)
         _choice(self, "unused_ops", UNUSED_OP_UPDATES)
+        _choice(self, "controller_baseline", CONTROLLER_BASELINES)
         _choice(self, "op_set", SEARCH_OP_SETS)
         if self.op_set != "default" and self.space != "darts":
             raise ConfigError(f"op_set={self.op_set!r} is an op list of the DARTS space; use --space darts "

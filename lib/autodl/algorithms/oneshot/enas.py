@@ -4,13 +4,13 @@ The shared supernet trains on the plain training loader, one controller-sampled 
 (gradient clip 5).  After each epoch the controller trains with REINFORCE: ``controller_train_steps``
 updates, each accumulating ``controller_num_aggregate`` sampled cells scored on one
 training-augmented valid batch each; reward = top-1 fraction + ``entropy_weight`` x entropy;
-advantage = reward - baseline, the baseline a moving average with decay ``controller_bl_dec``.
-Then ``controller_epoch_samples`` cells are scored on one valid batch each and the best is evaluated
-on the whole valid set; after training ``controller_num_samples`` cells are scored and the best is
-the answer.  Differences from the original, deliberately (inventory section 8): the baseline moves
-after every sample (the original froze it at its epoch-start value) and the advantage uses the
-baseline before the current reward enters it; the cosine schedule runs over the epochs (the
-original's T_max = 10 made the LR oscillate).
+loss = -log_prob x (reward - baseline).  ``controller_baseline`` chooses the baseline (see
+:func:`reinforce_loss`): ``epoch`` (default) is the original's (exps/algos/ENAS.py), ``sample`` the
+ENAS paper's per-sample moving average.  Then ``controller_epoch_samples`` cells are scored on one
+valid batch each and the best is evaluated on the whole valid set; after training
+``controller_num_samples`` cells are scored and the best is the answer.  One difference from the
+original remains, deliberately (inventory section 8): the cosine schedule runs over the epochs
+unless the recipe sets the original's ``T_max`` (10, which makes the LR oscillate).
 """
 from __future__ import annotations
 
@@ -27,16 +27,29 @@ from ..registry import register_algorithm
 from .base import SearchTask, prefixed
 
 
-def reinforce_loss(log_prob: torch.Tensor, entropy: float, accuracy: float, baseline: float | None,
-                   entropy_weight: float, decay: float) -> tuple[torch.Tensor, float, float]:
-    """``(-log_prob x advantage, the new baseline, the reward)`` for one sampled cell.
+def reinforce_loss(log_prob: torch.Tensor, entropy: torch.Tensor, accuracy: float, baseline: float | None,
+                   entropy_weight: float, decay: float, mode: str = "epoch") -> tuple[torch.Tensor, float, float]:
+    """``(controller loss, the sample's baseline, the reward)`` for one sampled cell.
 
-    reward = accuracy + entropy_weight x entropy; advantage = reward - baseline (0 for the very first
-    sample, whose reward starts the baseline); new baseline = baseline - (1 - decay)(baseline - reward).
+    reward = accuracy + entropy_weight x entropy.  ``baseline`` is the reference baseline: in ``epoch``
+    mode the epoch-start one (None in the first epoch), in ``sample`` mode the running one (None before
+    the first sample).
+
+    - ``epoch`` (the original): the sample's baseline is ``accuracy`` in the first epoch, else
+      ``baseline - (1 - decay)(baseline - reward)``; the entropy keeps its gradient, also inside that
+      baseline, so the loss is ``-log_prob x decay x (reward - baseline)`` (``-log_prob x entropy_weight x
+      entropy`` in the first epoch) and carries ``-log_prob x d(entropy)`` terms.
+    - ``sample`` (the ENAS paper): the entropy is a detached bonus; advantage = reward - baseline (0 for
+      the very first sample, whose reward starts the baseline); the returned baseline is the running one
+      after this sample, ``baseline - (1 - decay)(baseline - reward)``.
     """
+    if mode == "sample":
+        reward = accuracy + entropy_weight * float(entropy.detach())
+        baseline = reward if baseline is None else baseline
+        return -log_prob * (reward - baseline), baseline - (1.0 - decay) * (baseline - reward), reward
     reward = accuracy + entropy_weight * entropy
-    baseline = reward if baseline is None else baseline
-    return -log_prob * (reward - baseline), baseline - (1.0 - decay) * (baseline - reward), reward
+    sample_baseline = accuracy if baseline is None else baseline - (1.0 - decay) * (baseline - reward)
+    return -log_prob * (reward - sample_baseline), float(sample_baseline), float(reward)
 
 
 @register_algorithm("enas", recipe="ENAS")
@@ -82,6 +95,7 @@ class ENAS(SearchTask):
         self.supernet.eval()
         self._arch_batches = None  # a fresh pass each epoch, so a resumed run sees the same batches
         totals = torch.zeros(3, dtype=torch.float64)
+        epoch_baseline = self.baseline
         for _ in range(config.controller_train_steps):
             self.a_optimizer.zero_grad(set_to_none=True)
             for _ in range(config.controller_num_aggregate):
@@ -90,9 +104,10 @@ class ENAS(SearchTask):
                 with torch.no_grad():
                     (correct,) = correct_topk(self.forward(inputs, indices=[ops]), targets, (1,))
                     accuracy = all_reduce_sum(torch.tensor([float(correct), len(targets)], dtype=torch.float64))
+                reference = epoch_baseline if config.controller_baseline == "epoch" else self.baseline
                 loss, self.baseline, reward = reinforce_loss(
-                    log_prob, float(entropy.detach()), float(accuracy[0] / accuracy[1]), self.baseline,
-                    config.controller_entropy_weight, config.controller_bl_dec)
+                    log_prob, entropy, float(accuracy[0] / accuracy[1]), reference,
+                    config.controller_entropy_weight, config.controller_bl_dec, config.controller_baseline)
                 (loss / config.controller_num_aggregate).backward()
                 totals += torch.tensor([reward, float(entropy.detach()), 1.0], dtype=torch.float64)
             params = list(self.controller.parameters())
