@@ -24,7 +24,7 @@ def test_linear_warmup_per_iteration(scheduler):
 
 
 def test_cosine_curve_is_per_iteration_and_reaches_eta_min():
-    config = recipe(scheduler="cos", eta_min=0.001)
+    config = recipe(scheduler="cos", eta_min=0.001, lr_per="iteration")
     lr = lambda e, f=0.0: scheduled_lr(config, 0.1, e, f)
     assert lr(2) == pytest.approx(0.1)
     assert lr(7) == pytest.approx(0.001 + 0.099 * (1 + math.cos(math.pi * 5 / 10)) / 2)  # = 0.0505
@@ -36,7 +36,7 @@ def test_cosine_curve_is_per_iteration_and_reaches_eta_min():
 
 
 def test_cosine_t_max_holds_eta_min_after_the_period():
-    config = recipe(scheduler="cos", warmup=0, T_max=4, eta_min=0.0)
+    config = recipe(scheduler="cos", warmup=0, T_max=4, eta_min=0.0, lr_per="iteration")
     assert scheduled_lr(config, 0.1, 2) == pytest.approx(0.05)
     assert scheduled_lr(config, 0.1, 4) == pytest.approx(0.0)
     assert scheduled_lr(config, 0.1, 8) == pytest.approx(0.0)
@@ -49,9 +49,29 @@ def test_multistep_exponential_linear_exact_values():
     assert scheduled_lr(multistep, 0.1, 34, 0.99) == pytest.approx(0.1)  # steps at epoch boundaries
     exponential = recipe(scheduler="exponential", warmup=0, gamma=0.5)
     assert [scheduled_lr(exponential, 0.1, e, 0.5) for e in range(4)] == pytest.approx([0.1, 0.05, 0.025, 0.0125])
-    linear = recipe(scheduler="linear", warmup=0, epochs=4, eta_min=0.02)
+    linear = recipe(scheduler="linear", warmup=0, epochs=4, eta_min=0.02, lr_per="iteration")
     assert [scheduled_lr(linear, 0.1, e) for e in range(5)] == pytest.approx([0.1, 0.08, 0.06, 0.04, 0.02])
     assert scheduled_lr(linear, 0.1, 1, 0.5) == pytest.approx(0.07)
+
+
+def test_the_original_schedules_move_once_per_epoch():
+    """lr_per='epoch' (the default) is the original's get_lr: the epoch index alone after warm-up, the cosine
+    flat at eta_min for the last `warmup` epochs, and a T_max below the epochs oscillating (its ENAS recipe)."""
+    config = recipe(scheduler="cos", eta_min=0.001)  # 10 epochs + 2 of warm-up
+    assert config.lr_per == "epoch"
+    lr = lambda e, f=0.0: scheduled_lr(config, 0.1, e, f)
+    assert lr(1, 0.5) == pytest.approx(0.075)  # warm-up stays per iteration
+    assert lr(7, 0.0) == lr(7, 0.9) == pytest.approx(0.001 + 0.099 * (1 + math.cos(math.pi * 5 / 10)) / 2)
+    assert lr(9, 0.5) == pytest.approx(0.001 + 0.099 * (1 + math.cos(math.pi * 7 / 10)) / 2)
+    assert lr(10) == lr(11, 0.99) == 0.001  # epoch >= epochs: eta_min, two epochs early
+    enas = recipe(scheduler="cos", warmup=0, epochs=250, T_max=10, LR=0.05, eta_min=0.0005)
+    assert scheduled_lr(enas, 0.05, 10) == pytest.approx(0.0005)
+    assert scheduled_lr(enas, 0.05, 20) == pytest.approx(0.05)  # a 20-epoch period
+    assert scheduled_lr(enas, 0.05, 15) == pytest.approx(0.0005 + 0.0495 / 2)
+    linear = recipe(scheduler="linear", warmup=1, epochs=4, eta_min=0.02)
+    assert [scheduled_lr(linear, 0.1, e, 0.5) for e in range(1, 5)] == pytest.approx([0.1, 0.08, 0.06, 0.04])
+    multistep = recipe(scheduler="multistep", warmup=0, epochs=10, milestones=[3], gammas=[0.1])
+    assert scheduled_lr(multistep, 0.1, 2, 0.99) == pytest.approx(0.1) and scheduled_lr(multistep, 0.1, 3) == pytest.approx(0.01)
 
 
 def test_scheduler_sets_every_group_and_round_trips():

@@ -22,6 +22,9 @@ C = TypeVar("C")
 SCHEDULERS = ("cos", "multistep", "exponential", "linear", "constant")
 OPTIMIZERS = ("SGD", "RMSprop")
 CRITERIA = ("Softmax", "SmoothSoftmax")
+LR_STEPS = ("epoch", "iteration")
+"""When the schedule moves after warm-up (see :mod:`autodl.engine.optim`): once per epoch, as the original, or
+every iteration."""
 SEARCH_SPACES = ("nas-bench-201", "darts")
 CONTROLLER_BASELINES = ("epoch", "sample")
 """ENAS's REINFORCE baseline: the original's (``epoch``) or the ENAS paper's running one (``sample``)."""
@@ -45,6 +48,7 @@ class OptimConfig:
     LR: float
     optim: str = "SGD"
     scheduler: str = "cos"
+    lr_per: str = "epoch"
     warmup: int = 0
     decay: float = 0.0
     momentum: float = 0.0
@@ -63,6 +67,7 @@ class OptimConfig:
     def __post_init__(self) -> None:
         _choice(self, "optim", OPTIMIZERS)
         _choice(self, "scheduler", SCHEDULERS)
+        _choice(self, "lr_per", LR_STEPS)
         _choice(self, "criterion", CRITERIA)
         if self.epochs < 1 or self.warmup < 0:
             raise ConfigError(f"epochs must be >= 1 and warmup >= 0, got epochs={self.epochs}, warmup={self.warmup}")

@@ -1,15 +1,25 @@
 """Optimisers and learning-rate schedules built from an :class:`~autodl.config.OptimConfig`.
 
 Every schedule has the same per-iteration linear warm-up: while ``t = epoch + fraction`` is below
-``warmup``, ``lr = base * t / warmup``.  After it, ``e = t - warmup`` runs from 0 to ``epochs``:
+``warmup``, ``lr = base * t / warmup``.  After it, ``lr_per`` says how the schedule moves.
 
-- ``cos``: ``eta_min + (base - eta_min) * (1 + cos(pi * min(e, T) / T)) / 2`` with ``T = T_max or
-  epochs``, evaluated per iteration, so it reaches ``eta_min`` exactly at the last step.  (The
-  original evaluated it once per epoch over ``epochs`` with a shifted index, so its last
-  ``warmup`` epochs ran flat at ``eta_min``; see the reference inventory, section 8.)
-- ``multistep``: ``base * prod(gammas[:k])``, ``k`` = number of milestones <= ``floor(e)``.
-- ``exponential``: ``base * gamma ** floor(e)``.
-- ``linear``: ``base + (eta_min - base) * e / epochs``, per iteration.
+``lr_per = "epoch"`` (default) is the original's (lib/procedures/optimizers.py): the LR is a function
+of the epoch index alone, ``e = epoch - warmup``:
+
+- ``cos``: ``eta_min + (base - eta_min) * (1 + cos(pi * e / T)) / 2`` with ``T = T_max or epochs``
+  (not clamped: ``T < epochs`` oscillates, as the original's ENAS recipe with ``T_max = 10`` does),
+  and ``eta_min`` once ``epoch >= epochs``, so with a warm-up the last ``warmup`` epochs run flat at
+  ``eta_min``;
+- ``linear``: ``base * (1 - (LR - eta_min) * e / (epochs * LR))``;
+- ``multistep``, ``exponential`` and ``constant`` as below (they change at epoch boundaries only).
+
+``lr_per = "iteration"``: ``e = t - warmup`` runs from 0 to ``epochs`` within epochs too:
+
+- ``cos``: ``eta_min + (base - eta_min) * (1 + cos(pi * min(e, T) / T)) / 2``, so it reaches
+  ``eta_min`` exactly at the last step;
+- ``multistep``: ``base * prod(gammas[:k])``, ``k`` = number of milestones <= ``floor(e)``;
+- ``exponential``: ``base * gamma ** floor(e)``;
+- ``linear``: ``base + (eta_min - base) * e / epochs``;
 - ``constant``: ``base``.
 """
 from __future__ import annotations
@@ -36,8 +46,17 @@ def scheduled_lr(config: OptimConfig, base: float, epoch: int, fraction: float =
     t = epoch + fraction
     if t < config.warmup:
         return base * t / config.warmup
-    e = t - config.warmup
     kind = config.scheduler
+    if config.lr_per == "epoch":
+        if kind == "cos":
+            if epoch >= config.epochs:
+                return config.eta_min
+            period = config.T_max or config.epochs
+            angle = math.pi * (epoch - config.warmup) / period
+            return config.eta_min + (base - config.eta_min) * (1 + math.cos(angle)) / 2
+        if kind == "linear":
+            return base * (1 - (config.LR - config.eta_min) * (epoch - config.warmup) / config.epochs / config.LR)
+    e = t - config.warmup
     if kind == "cos":
         period = config.T_max or config.epochs
         return config.eta_min + (base - config.eta_min) * (1 + math.cos(math.pi * min(e, period) / period)) / 2
