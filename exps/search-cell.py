@@ -7,7 +7,7 @@ from autodl.algorithms import ALGORITHMS, algorithm_config
 from autodl.algorithms.oneshot.run import load_search_recipe, run_search
 from autodl.cli import ArgumentParser, existing_file, int_arg, positive_float, positive_int, run_main
 from autodl.cli.flags import add_data_flags, add_run_flags, run_options
-from autodl.config import SEARCH_SPACES, SearchConfig
+from autodl.config import CONTROLLER_BASELINES, SEARCH_SPACES, UNUSED_OP_UPDATES, SearchConfig
 from autodl.errors import ConfigError
 from autodl.data.search import SEARCH_DATASETS
 
@@ -49,6 +49,11 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--tau-max", type=positive_float, default=None, help="GDAS: initial temperature")
     parser.add_argument("--tau-min", type=positive_float, default=None, help="GDAS: final temperature")
     parser.add_argument("--gradient-clip", type=float, default=None, help="weight-gradient norm clip (<= 0: off)")
+    parser.add_argument("--unused-ops", choices=UNUSED_OP_UPDATES, default=None,
+                        help="what SGD does to an op that ran before but not in this step: decay (weight decay and "
+                             "momentum, the original on PyTorch 1.x; default) or skip (the original on PyTorch >= 2)")
+    parser.add_argument("--controller-baseline", choices=CONTROLLER_BASELINES, default=None,
+                        help="ENAS: epoch (the original's epoch-start baseline; default) or sample (the paper's running one)")
     parser.add_argument("--controller-train-steps", type=positive_int, default=None, help="ENAS: controller updates per epoch")
     parser.add_argument("--controller-num-aggregate", type=positive_int, default=None, help="ENAS: samples per update")
     parser.add_argument("--controller-num-samples", type=positive_int, default=None, help="ENAS: final candidates")
@@ -67,6 +72,7 @@ def main(argv=None) -> int:
         track_running_stats=None if args.track_running_stats is None else bool(args.track_running_stats),
         arch_LR=args.arch_lr, stop_skip_limit=args.stop_skip_limit, stop_rank_patience=args.stop_rank_patience,
         select_num=args.select_num, tau_max=args.tau_max, tau_min=args.tau_min, gradient_clip=args.gradient_clip,
+        unused_ops=args.unused_ops, controller_baseline=args.controller_baseline,
         controller_train_steps=args.controller_train_steps, controller_num_aggregate=args.controller_num_aggregate,
         controller_num_samples=args.controller_num_samples)
     if args.epochs is not None:

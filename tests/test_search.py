@@ -4,6 +4,7 @@ import dataclasses
 import itertools
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -386,6 +387,18 @@ def test_every_registered_algorithm_has_a_shipped_recipe_on_each_space(algorithm
     path = load_search_cell_module().default_recipe(algorithm, space)
     optim, search = load_search_recipe(path, space=space)
     assert path.parent.name == space and search.space == space and optim.epochs > 0
+    # the original's published-results behaviours (docs/SEARCH.md "Ops that did not run", docs/search/ENAS.md)
+    assert search.unused_ops == "decay" and search.controller_baseline == "epoch"
+
+
+def test_the_exactness_options_reach_the_search_from_the_command_line(tmp_path, monkeypatch):
+    module = load_search_cell_module()
+    seen = []
+    monkeypatch.setattr(module, "run_search", lambda algo, optim, search, *args, **kwargs:
+                        seen.append(search) or SimpleNamespace(artifact=None))
+    assert module.main(["--algo", "enas", "--dataset", "digits16", "--save-dir", str(tmp_path / "run"),
+                        "--unused-ops", "skip", "--controller-baseline", "sample"]) == 0
+    assert seen[0].unused_ops == "skip" and seen[0].controller_baseline == "sample"
 
 
 def test_an_algorithm_without_a_shipped_recipe_asks_for_recipe(monkeypatch):
