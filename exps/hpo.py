@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 
 from autodl.algorithms.multitrial import OPTIMIZERS, HyperSpace, Trial
+from autodl.algorithms.multitrial.backends import BACKENDS
 from autodl.cli import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int, run_main
 from autodl.cli.flags import add_data_flags
 from autodl.config import OptimConfig, load_any_config
 from autodl.data import DATASETS
-from autodl.hpo.recipe import BACKENDS, tune_recipe
+from autodl.hpo.recipe import tune_recipe
 
 
 def build_parser() -> ArgumentParser:
@@ -37,7 +38,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--workers", type=positive_int, default=1, help="trials trained at the same time, one process each")
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch threads of each trial (fixed, so a trial scores the same with any --workers)")
-    parser.add_argument("--backend", choices=BACKENDS, default="process",
+    parser.add_argument("--backend", choices=BACKENDS.names(), default="process",
                         help="where trials train: local worker processes, or Ray tasks (pip install -e .[ray])")
     parser.add_argument("--ray-address", default=None,
                         help="Ray cluster to use with --backend ray (default: start a local one with --workers x --threads CPUs)")

@@ -1,11 +1,16 @@
 """Multi-trial NAS on the NAS-Bench-201 space (random search, REA, REINFORCE, BOHB) with a benchmark, real
 training or a zero-cost proxy as the evaluator; one run writes <save-dir>/result.json, --runs K writes
-<save-dir>/summary.json.  Re-running with the same --save-dir resumes.  See docs/MULTI-TRIAL.md."""
+<save-dir>/summary.json, both with the anytime curve (curves.csv, curves.png).  Training and proxy searches
+print a line per trial.  Re-running with the same --save-dir resumes.  A benchmark search imports no torch.
+See docs/MULTI-TRIAL.md."""
+import sys
 from pathlib import Path
 
 from autodl.algorithms.multitrial import OPTIMIZERS
-from autodl.algorithms.multitrial.proxies import PROXIES
-from autodl.algorithms.multitrial.run import EVALUATORS, SearchSettings, search_many, search_once, table_row
+from autodl.algorithms.multitrial.backends import BACKENDS, Backend
+from autodl.algorithms.multitrial.curves import PLOT_HINT
+from autodl.algorithms.multitrial.run import search_many, search_once, table_row
+from autodl.algorithms.multitrial.settings import EVALUATORS, PROXY_NAMES, SearchSettings
 from autodl.cli import ArgumentParser, existing_file, non_negative_int, positive_float, positive_int, run_main
 from autodl.errors import ConfigError
 
@@ -38,18 +43,22 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of a single run (--runs K: seeds 0..K-1)")
     parser.add_argument("--runs", type=positive_int, default=None, help="run searches with seeds 0..RUNS-1 and summarise")
     parser.add_argument("--save-dir", required=True, help="run directory; reused = resumed")
-    parser.add_argument("--evaluator", choices=EVALUATORS, default=None,
+    parser.add_argument("--evaluator", choices=list(EVALUATORS), default=None,
                         help="default: benchmark with --benchmark, else training")
     parser.add_argument("--multi-fidelity", action="store_true",
                         help="benchmark evaluator: answer BOHB's budgets from the 200-epoch curves (default: 12-epoch records)")
     parser.add_argument("--workers", type=positive_int, default=1,
-                        help="worker processes (parallel runs with --runs; parallel trials with the training evaluator)")
+                        help="workers (parallel runs with --runs; parallel trials with the training evaluator)")
+    parser.add_argument("--backend", choices=BACKENDS.names(), default="process",
+                        help="where the workers run: local processes, or Ray tasks (pip install -e .[ray])")
+    parser.add_argument("--ray-address", default=None,
+                        help="Ray cluster of --backend ray (default: start a local one with --workers CPUs)")
     group = parser.add_argument_group("algorithm options (defaults: the algorithm's)")
     for name, (kind, text) in ALGORITHM_OPTIONS.items():
         group.add_argument("--" + name.replace("_", "-"), type=positive_int if kind is int else float, default=None,
                            help=text)
     group = parser.add_argument_group("training and proxy evaluators")
-    group.add_argument("--proxy", choices=list(PROXIES), default="naswot", help="zero-cost proxy")
+    group.add_argument("--proxy", choices=PROXY_NAMES, default="naswot", help="zero-cost proxy")
     group.add_argument("--proxy-data", default="digits16", help="dataset of the proxy's batch")
     group.add_argument("--proxy-batch", type=positive_int, default=64, help="images in the proxy's batch")
     group.add_argument("--channel", type=positive_int, default=16, help="network channels C")
@@ -60,7 +69,7 @@ def build_parser() -> ArgumentParser:
     group.add_argument("--batch-size", type=positive_int, default=64, help="training batch size")
     group.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
     group.add_argument("--device", default="cpu", help="training device: cpu, cuda or cuda:K")
-    parser.add_argument("--quiet", action="store_true", help="print only the result line")
+    parser.add_argument("--quiet", action="store_true", help="print only the result line (no line per trial)")
     return parser
 
 
@@ -78,16 +87,21 @@ def main(argv=None) -> int:
         proxy_batch=args.proxy_batch, channel=args.channel, num_cells=args.num_cells, epochs=args.epochs,
         recipe=args.recipe if evaluator == "training" else None, batch_size=args.batch_size, data_path=args.data_path, device=args.device,
         workers=args.workers if args.runs is None else 1)
+    backend = Backend(args.backend, args.ray_address)
     if args.runs is None:
-        row = search_once(settings, args.seed, args.save_dir)
+        row = search_once(settings, args.seed, args.save_dir, backend, progress=None if args.quiet else sys.stdout)
         test = "" if row["test_accuracy"] is None else f" test_accuracy={row['test_accuracy']:.2f}"
-        print(f"{args.algo}: {row['arch']} index={row['index']}{test} cost_s={row['cost_s']:.1f} "
+        print(f"{args.algo}: {row['arch']} index={row['index']} score={row['score']:.4g}{test} cost_s={row['cost_s']:.1f} "
               f"trials={row['trials']} -> {args.save_dir}/result.json")
-        return 0
-    summary = search_many(settings, args.runs, args.save_dir, workers=args.workers)
-    if not args.quiet:
-        print("| algorithm | dataset | valid (200 epochs) | test (paper protocol) | runs |")
-    print(table_row(summary) + f" -> {args.save_dir}/summary.json")
+        plotted = row["plot"]
+    else:
+        summary = search_many(settings, args.runs, args.save_dir, workers=args.workers, backend=backend)
+        if not args.quiet:
+            print("| algorithm | dataset | valid (200 epochs) | test (paper protocol) | runs |")
+        print(table_row(summary) + f" -> {args.save_dir}/summary.json")
+        plotted = summary["plot"]
+    if plotted is None:
+        print(f"curves.png not written: {PLOT_HINT} (the curve is in {args.save_dir}/curves.csv)", file=sys.stderr)
     return 0
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from autodl.algorithms.multitrial import HyperSpace
+from autodl.algorithms.multitrial.training import validation_split
 from autodl.cli import run_main
 from autodl.config import OptimConfig, load_config
 from autodl.errors import ConfigError
-from autodl.hpo.recipe import RecipeEvaluator, check_recipe_space, recipe_for, tune_recipe, validation_split
+from autodl.hpo.recipe import RecipeEvaluator, check_recipe_space, recipe_for, tune_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "exps" / "hpo.py"

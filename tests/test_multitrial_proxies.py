@@ -11,6 +11,7 @@ from autodl.algorithms.multitrial import create_optimizer, run_trials
 from autodl.algorithms.multitrial.proxies import (PROXIES, ProxyEvaluator, fixed_batch, grad_norm, naswot,
                                                   proxy_correlations, snip, synflow)
 from autodl.algorithms.multitrial.ranks import average_ranks, kendall, spearman
+from autodl.algorithms.multitrial.settings import PROXY_NAMES
 from autodl.errors import ConfigError
 from autodl.spaces.nb201 import Arch
 
@@ -132,3 +133,7 @@ def test_proxy_correlations_report_spearman_and_kendall(batch):
 def test_an_unknown_proxy_is_one_clear_error(batch):
     with pytest.raises(ConfigError, match="unknown proxy 'zen'; expected one of naswot, synflow, snip, grad_norm"):
         ProxyEvaluator("zen", *batch, num_classes=10)
+
+
+def test_the_command_lines_proxy_names_are_the_proxies():
+    assert PROXY_NAMES == tuple(PROXIES)  # --proxy's choices are listed without importing torch

@@ -1,6 +1,7 @@
 """Name -> object registries: ops, models, datasets, algorithms and benchmark back-ends register here."""
 from __future__ import annotations
 
+import importlib
 from typing import Generic, Iterator, TypeVar
 
 from .errors import RegistryError
@@ -9,11 +10,20 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """A mapping from unique names to objects, with errors that list the valid names."""
+    """A mapping from unique names to objects, with errors that list the valid names.
 
-    def __init__(self, kind: str) -> None:
+    ``modules``: the modules whose import registers the entries, imported on the first look-up (so that
+    importing the registry itself stays light, e.g. without torch); registering does not import them."""
+
+    def __init__(self, kind: str, modules: tuple[str, ...] = ()) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._modules = modules
+
+    def _load(self) -> None:
+        modules, self._modules = self._modules, ()
+        for module in modules:
+            importlib.import_module(module)
 
     def register(self, name: str, obj: T | None = None):
         """Register ``obj`` under ``name``; without ``obj`` it returns a decorator."""
@@ -27,6 +37,7 @@ class Registry(Generic[T]):
         return add(obj) if obj is not None else add
 
     def get(self, name: str) -> T:
+        self._load()
         try:
             return self._items[name]
         except KeyError:
@@ -35,13 +46,16 @@ class Registry(Generic[T]):
             ) from None
 
     def names(self) -> list[str]:
+        self._load()
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
+        self._load()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._load()
         return len(self._items)

@@ -1,5 +1,6 @@
-"""Search algorithms, each a small class on the shared engine, built by :func:`create_algorithm`."""
+"""Search algorithms: the weight-sharing searches (:mod:`.oneshot`, each a small class on the shared engine, built
+by :func:`create_algorithm`) and the multi-trial searches (:mod:`.multitrial`, whose benchmark searches import no
+torch)."""
 from .registry import ALGORITHMS, AlgorithmSpec, algorithm_config, create_algorithm, register_algorithm
-from . import oneshot  # noqa: F401  (registers the weight-sharing searches)
 
 __all__ = ["ALGORITHMS", "AlgorithmSpec", "algorithm_config", "create_algorithm", "register_algorithm"]

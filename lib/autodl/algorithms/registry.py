@@ -27,7 +27,8 @@ class AlgorithmSpec:
         return self.only_spaces or self.task.spaces
 
 
-ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm")
+ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm", modules=("autodl.algorithms.oneshot",))
+"""The weight-sharing searches by name; their module (which imports torch) is imported on the first look-up."""
 
 
 def register_algorithm(name: str, recipe: str | None = None, spaces: tuple[str, ...] | None = None, **fixed: Any):

@@ -15,28 +15,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import torch
-
 from ..algorithms.multitrial import Evaluation, Evaluator, HyperSpace, Trial, create_optimizer, run_trials
+from ..algorithms.multitrial.backends import Backend
+from ..algorithms.multitrial.training import score_recipe
 from ..config import OptimConfig, config_from_dict, config_to_dict
 from ..data import get_datasets
-from ..data.search import SEARCH_DATASETS, get_search_loaders
-from ..data.splits import class_balanced_split, dataset_labels
-from ..engine.classification import ClassifierTask
-from ..engine.device import prepare_model, resolve_device
-from ..engine.rundir import RunDir
-from ..engine.seed import seed_everything
-from ..engine.trainer import Trainer
 from ..errors import ConfigError
 from ..models import create_model, resolve_model_config
 from ..utils import atomic_write_text
-from .ray_backend import RayEvaluator, import_ray
-
-BACKENDS = ("process", "ray")
 RECIPE_KEYS = tuple(field.name for field in dataclasses.fields(OptimConfig))
 
 
@@ -71,57 +60,6 @@ def check_recipe_space(space: HyperSpace, base: OptimConfig, budget_is_epochs: b
             except ConfigError as error:
                 raise ConfigError(f"{space.name}: {param.name}={value!r} makes an invalid recipe ({error}); "
                                   "narrow the parameter's range") from None
-
-
-def validation_split(dataset: str) -> Callable[[Any], tuple[list[int], list[int]]] | None:
-    """None where the search loaders define the split (:data:`SEARCH_DATASETS`), else a class-balanced half."""
-    if dataset in SEARCH_DATASETS:
-        return None
-
-    def halves(train_data: Any) -> tuple[list[int], list[int]]:
-        split = class_balanced_split(dataset_labels(train_data), 0.5)
-        return split["train"], split["valid"]
-
-    return halves
-
-
-def train_recipe(model_config: Mapping[str, Any] | str | os.PathLike, recipe: OptimConfig, dataset: str,
-                 save_dir: str | os.PathLike, *, data_path: str | None = None, seed: int = 0, device: str = "cpu",
-                 workers: int = 0) -> list[dict[str, Any]]:
-    """Train ``model_config`` with ``recipe`` on the training part of ``dataset`` and evaluate the
-    validation part after every epoch (``valid_top1``...), in the run directory ``save_dir`` (the
-    engine's: config.json, metrics.jsonl, checkpoints; a killed run resumes). Returns the history."""
-    torch_device = resolve_device(device)
-    seed_everything(seed)
-    batch_size = recipe.batch_size or 256
-    loaders = get_search_loaders(dataset, data_path, batch_size=batch_size,
-                                 test_batch_size=recipe.test_batch_size or batch_size, workers=workers, seed=seed,
-                                 split=validation_split(dataset))
-    model_dict = resolve_model_config(model_config, num_classes=loaders.num_classes)
-    model_dict.pop("_origin")
-    model = create_model(model_dict)
-    run = RunDir(save_dir, echo=False)
-    run.prepare({"model": model_dict, "optim": config_to_dict(recipe), "dataset": dataset,
-                 "evaluated_on": "validation split", "seed": seed})
-    model = prepare_model(model, torch_device)
-    task = ClassifierTask(model, recipe, loaders.train, {"valid": loaders.valid}, torch_device)
-    return Trainer(task, recipe.total_epochs, run, progress=False, score_key="valid_top1").fit()
-
-
-def score_recipe(model_config: Mapping[str, Any], recipe: OptimConfig, dataset: str, save_dir: str | os.PathLike, *,
-                 data_path: str | None = None, seed: int = 0, device: str = "cpu",
-                 threads: int | None = None) -> Evaluation:
-    """One trial of a training evaluator: :func:`train_recipe` on ``threads`` torch threads (None: as they
-    are; restored afterwards); score = the last epoch's validation top-1 accuracy, cost = its wall seconds."""
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        start = time.perf_counter()
-        history = train_recipe(model_config, recipe, dataset, save_dir, data_path=data_path, seed=seed, device=device)
-        return Evaluation(history[-1]["valid_top1"], time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 class RecipeEvaluator(Evaluator):
@@ -162,9 +100,10 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
     ``workers`` and the back-end, so that a trial scores the same everywhere); restarting on the same
     ``save_dir`` replays ``trials.jsonl``.
 
-    ``backend="process"`` trains the trials in local worker processes; ``"ray"`` runs each as a Ray task
-    (:mod:`autodl.hpo.ray_backend`) on the cluster at ``ray_address``, or, without one, on the Ray
-    instance this process already started, else on a new local one with ``workers * threads`` CPUs.
+    ``backend="process"`` trains the trials in local worker processes; ``"ray"`` runs each as a Ray task of
+    ``threads`` CPUs (:mod:`autodl.algorithms.multitrial.backends`) on the cluster at ``ray_address``, or,
+    without one, on the Ray instance this process already started, else on a new local one with
+    ``workers * threads`` CPUs.
 
     BOHB's budgets run from ``min_epochs`` to ``max_epochs`` (default: the base recipe's epochs).
     Writes ``<save_dir>/result.json`` and ``<save_dir>/best-recipe.json`` (the best recipe at the
@@ -183,25 +122,13 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
         options = {"min_budget": min_epochs, "max_budget": max_epochs, "eta": eta}
     check_recipe_space(space, base, budget_is_epochs=bool(options))
     optimizer = create_optimizer(algo, space, seed, **options)
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend {backend!r} is not supported; expected one of {', '.join(BACKENDS)}")
+    where = Backend(backend, ray_address, cpus_per_task=threads)
     evaluator: Evaluator = RecipeEvaluator(space, model_dict, base, dataset, Path(save_dir), data_path=data_path,
                                            seed=seed, device=device, threads=threads)
     config = {"algo": algo, "options": options, "space": space.describe(), "evaluator": evaluator.describe(),
               "seed": seed, "max_trials": max_trials, "time_budget": time_budget, "workers": workers}
-    ray = import_ray() if backend == "ray" else None
-    started_ray = ray is not None and not ray.is_initialized()
-    if started_ray:
-        ray.init(address=ray_address, num_cpus=None if ray_address else workers * threads, logging_level="ERROR",
-                 log_to_driver=False)
-    if ray is not None:
-        evaluator = RayEvaluator.on_current_cluster(evaluator, cpus_per_trial=threads)
-    try:
-        result = run_trials(optimizer, evaluator, time_budget=time_budget, max_trials=max_trials, save_dir=save_dir,
-                            workers=workers, config=config, on_trial=on_trial)
-    finally:
-        if started_ray:
-            ray.shutdown()
+    result = run_trials(optimizer, evaluator, time_budget=time_budget, max_trials=max_trials, save_dir=save_dir,
+                        workers=workers, backend=where, config=config, on_trial=on_trial)
     best_trial = result.trials[result.best_trial]
     epochs = None if best_trial.budget is None else max(1, int(round(best_trial.budget)))
     best_recipe = recipe_for(base, result.best, epochs)

@@ -1,7 +1,7 @@
 """The one driver of every multi-trial search: budget, evaluator, trial log, replay on resume, workers.
 
-Trials are asked in batches (one per worker), evaluated (in worker processes for a ``parallel``
-evaluator) and told in the order asked, so a search depends only on its seed, never on which worker
+Trials are asked in batches (one per worker), evaluated (by the workers of a back-end, processes or
+Ray tasks, for a ``parallel`` evaluator) and told in the order asked, so a search depends only on its seed, never on which worker
 finishes first.  Every evaluated trial is appended to ``<save_dir>/trials.jsonl``; a search restarted on
 the same directory asks again, takes the logged result of every trial already there instead of
 evaluating it, and so continues exactly where it stopped.  A trial whose cost would take the total over
@@ -10,16 +10,16 @@ evaluating it, and so continues exactly where it stopped.  A trial whose cost wo
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ...errors import CheckpointError, ConfigError
 from ...utils import atomic_write_text
+from .backends import Backend
 from .base import Optimizer, Proposal
 from .evaluators import Evaluation, Evaluator
 from .space import SearchSpace
@@ -126,17 +126,17 @@ class _TrialLog:
 
 def run_trials(optimizer: Optimizer, evaluator: Evaluator, *, time_budget: float | None = None,
                max_trials: int | None = None, save_dir: str | os.PathLike | None = None, workers: int = 1,
-               config: dict[str, Any] | None = None, on_trial: Callable[[Trial], None] | None = None) -> SearchResult:
+               backend: Backend = Backend(), config: dict[str, Any] | None = None,
+               on_trial: Callable[[Trial], None] | None = None) -> SearchResult:
     """Run a search until ``time_budget`` (summed trial costs) or ``max_trials`` runs out, or the optimiser
     has nothing left to ask.  ``save_dir`` keeps ``trials.jsonl`` and ``config.json`` (``config``: the
-    settings that must match on resume); ``workers`` > 1 evaluates a ``parallel`` evaluator's batches in
-    that many processes."""
+    settings that must match on resume); ``workers`` > 1 evaluates a ``parallel`` evaluator's batches that
+    many at a time on ``backend`` (local processes by default, or Ray tasks)."""
     if time_budget is None and max_trials is None:
         raise ConfigError("a search needs a time budget or a maximum number of trials; give one")
     log = _TrialLog(save_dir, config or {})
     batch_size = workers if evaluator.parallel else 1
-    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            if evaluator.parallel and workers > 1 else None)
+    pool = backend.open(workers) if evaluator.parallel and workers > 1 else None
     trials: list[Trial] = []
     incumbents: list[tuple[float, int]] = []
     best: tuple[float, float, int] | None = None  # (budget level, score, position in trials)
@@ -179,7 +179,7 @@ def run_trials(optimizer: Optimizer, evaluator: Evaluator, *, time_budget: float
 
 
 def _run_batch(batch: list[Proposal], first: int, evaluator: Evaluator, log: _TrialLog,
-               pool: ProcessPoolExecutor | None) -> list[Trial]:
+               pool: Executor | None) -> list[Trial]:
     """The trials of ``batch`` (numbers ``first``...): logged ones replayed, the others evaluated and logged."""
     done = [_replayed(proposal, first + offset, evaluator.space, log) for offset, proposal in enumerate(batch)]
     missing = [offset for offset, trial in enumerate(done) if trial is None]

@@ -8,15 +8,18 @@ the budget an optimiser asks for (BOHB).
 """
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ...benchmarks.nb201 import NB201Benchmark
 from ...benchmarks.nb201.common import REPORTING, SIMULATE_DATASETS, BenchmarkError, check_choice
-from ...spaces.nb201 import NUM_ARCHS, Arch
+from ...spaces.nb201 import NUM_ARCHS, Arch, all_archs
+from .settings import SearchSettings
 from .space import NB201Space, SearchSpace, enumeration_position
 
 
@@ -34,6 +37,8 @@ class Evaluator(ABC):
     space: SearchSpace
     parallel: bool = False
     multi_fidelity: bool = False
+    real_time: bool = True
+    """The cost is wall seconds spent now (a command-line search prints a line per trial); False: simulated."""
 
     @abstractmethod
     def evaluate(self, candidate: Any, budget: float | None, trial: int) -> Evaluation:
@@ -65,6 +70,8 @@ class BenchmarkEvaluator(Evaluator):
     ``multi_fidelity`` and a budget ``b``: the same from the 200-epoch curves after ``round(b)`` epochs
     (cost = training time of those epochs + that epoch's validation time).
     """
+
+    real_time = False
 
     def __init__(self, benchmark: NB201Benchmark, dataset: str, seed: int = 0, multi_fidelity: bool = False) -> None:
         check_choice("dataset", dataset, SIMULATE_DATASETS)
@@ -114,6 +121,18 @@ class BenchmarkEvaluator(Evaluator):
                 "search_split": [self.setting, self.setname], "seed": self.seed, "multi_fidelity": self.multi_fidelity}
 
 
+@lru_cache(maxsize=4)
+def open_benchmark(path: str) -> NB201Benchmark:
+    """The benchmark at ``path``, opened once per process (the searches of ``--runs`` share it)."""
+    return NB201Benchmark.open(path)
+
+
+def from_settings(settings: SearchSettings, seed: int, save_dir: str | os.PathLike | None) -> BenchmarkEvaluator:
+    """The benchmark evaluator of a command-line search (:class:`~.settings.SearchSettings`) with ``seed``."""
+    return BenchmarkEvaluator(open_benchmark(str(settings.benchmark)), settings.dataset, seed=seed,
+                              multi_fidelity=settings.multi_fidelity)
+
+
 def _lookup_lists(table: Any, setname: str) -> tuple[list[list[float]], list[list[float]], list[int]]:
     """Per architecture and seed slot: the 12-epoch ``setname`` accuracy and the simulated cost (train time + one
     evaluation epoch); and the run count.  Python lists: a search's look-ups then need no NumPy call."""
@@ -126,8 +145,11 @@ def _lookup_lists(table: Any, setname: str) -> tuple[list[list[float]], list[lis
 
 
 def _positions(meta_archs: list[str]) -> list[int]:
-    """Enumeration position of a cell -> its index in the benchmark (-1: not listed)."""
+    """Enumeration position of a cell -> its index in the benchmark (-1: not listed).  The official files list
+    canonical strings, looked up in a table of all cells (4x faster than parsing each); others are parsed."""
+    canonical = {str(arch): position for position, arch in enumerate(all_archs())}
     positions = [-1] * NUM_ARCHS
     for index, text in enumerate(meta_archs):
-        positions[enumeration_position(Arch.from_str(text))] = index
+        position = canonical.get(text)
+        positions[enumeration_position(Arch.from_str(text)) if position is None else position] = index
     return positions

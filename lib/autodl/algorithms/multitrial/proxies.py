@@ -11,19 +11,25 @@ conv/linear weights of ``|w * dR/dw|`` where ``R`` is the summed output for an a
 from __future__ import annotations
 
 import copy
+import os
 import time
 import zlib
+from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from ...benchmarks.nb201 import NB201Benchmark
+from ...benchmarks.nb201.common import SIMULATE_DATASETS, check_choice
+from ...data import get_datasets, with_transform
 from ...errors import ConfigError
 from ...models import create_model
 from ...spaces.nb201 import Arch
-from .evaluators import Evaluation, Evaluator
+from .evaluators import BenchmarkEvaluator, Evaluation, Evaluator
 from .ranks import kendall, spearman
+from .settings import SearchSettings
 from .space import NB201Space
 
 
@@ -85,14 +91,12 @@ def grad_norm(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> 
 
 PROXIES: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = {
     "naswot": naswot, "synflow": synflow, "snip": snip, "grad_norm": grad_norm}
-"""The zero-cost proxies by name: ``proxy(model, inputs, targets) -> score`` (higher predicts better)."""
+"""The zero-cost proxies by name: ``proxy(model, inputs, targets) -> score`` (higher predicts better); the
+command line lists the same names in :data:`~.settings.PROXY_NAMES`."""
 
 
 def fixed_batch(dataset: str, batch_size: int, data_path: str | None = None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``batch_size`` training images chosen by ``seed`` (through the test-time transform: no augmentation) and their labels."""
-    from ...data import get_datasets
-    from ...data.image_arrays import with_transform
-
     data = get_datasets(dataset, data_path)
     train = with_transform(data.train, data.test.transform)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:batch_size].tolist()
@@ -129,6 +133,14 @@ class ProxyEvaluator(Evaluator):
         return {"kind": "proxy", "proxy": self.proxy, "batch": list(self.inputs.shape), "seed": self.seed,
                 "channel": self.channel, "num_cells": self.num_cells}
 
+    def benchmark_correlations(self, bench: NB201Benchmark, dataset: str, archs: list[Arch]) -> dict[str, Any]:
+        """Spearman and Kendall correlation of every proxy with the final accuracy on ``dataset`` of ``bench``,
+        over ``archs`` (e.g. the cells a search scored)."""
+        check_choice("benchmark dataset", dataset, SIMULATE_DATASETS)
+        lookup = BenchmarkEvaluator(bench, dataset)
+        accuracies = np.array([bench.final_accuracy(lookup.index(cell), dataset) for cell in archs])
+        return {"cells": len(archs), **proxy_correlations(self, archs, accuracies)}
+
 
 def proxy_correlations(evaluator: ProxyEvaluator, archs: list[Arch], accuracies: np.ndarray,
                        proxies: tuple[str, ...] = tuple(PROXIES)) -> dict[str, dict[str, float]]:
@@ -138,3 +150,16 @@ def proxy_correlations(evaluator: ProxyEvaluator, archs: list[Arch], accuracies:
         scores = np.array([evaluator.score(arch, proxy) for arch in archs])
         table[proxy] = {"spearman": spearman(scores, accuracies), "kendall": kendall(scores, accuracies)}
     return table
+
+
+@lru_cache(maxsize=2)
+def _batch(dataset: str, size: int, data_path: str | None) -> tuple[torch.Tensor, torch.Tensor, int]:
+    inputs, targets = fixed_batch(dataset, size, data_path)
+    return inputs, targets, get_datasets(dataset, data_path).num_classes
+
+
+def from_settings(settings: SearchSettings, seed: int, save_dir: str | os.PathLike | None) -> ProxyEvaluator:
+    """The proxy evaluator of a command-line search with ``seed`` (its batch is read once per process)."""
+    inputs, targets, classes = _batch(settings.proxy_data, settings.proxy_batch, settings.data_path)
+    return ProxyEvaluator(settings.proxy, inputs, targets, classes, seed=seed, channel=settings.channel,
+                          num_cells=settings.num_cells)
