@@ -1,5 +1,5 @@
 """Train a student classifier by knowledge distillation from a trained teacher run (see docs/BASELINE.md)."""
-from autodl.cli import existing_file, positive_float, run_main
+from autodl.cli import existing_file, positive_float, run_main, unit_float
 from autodl.cli.train import train_from_args, training_parser
 
 
@@ -7,7 +7,7 @@ def build_parser():
     parser = training_parser("Knowledge distillation: (1-a) CE + a T^2 KL(teacher || student).")
     parser.add_argument("--teacher-checkpoint", required=True, type=existing_file,
                         help="checkpoint inside the teacher's run directory (<run>/checkpoint/best.pth)")
-    parser.add_argument("--kd-alpha", type=float, default=0.9, help="weight a of the distillation term, in [0, 1]")
+    parser.add_argument("--kd-alpha", type=unit_float, default=0.9, help="weight a of the distillation term, in [0, 1]")
     parser.add_argument("--kd-temperature", type=positive_float, default=4.0, help="softmax temperature T")
     return parser
 

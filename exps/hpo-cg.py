@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from autodl.cli import ArgumentParser, positive_float, positive_int, run_main
+from autodl.cli import ArgumentParser, output_dir, positive_float, positive_int, run_main
 from autodl.hpo.cg import TOLERANCE_KINDS, ToleranceSchedule
 from autodl.hpo.logistic import PENALTIES, tune_digits_l2
 
@@ -25,7 +25,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--initial-tolerance", type=positive_float, default=0.1, help="eps_1")
     parser.add_argument("--lower", type=positive_float, default=1e-8, help="smallest penalty allowed")
     parser.add_argument("--upper", type=positive_float, default=1e3, help="largest penalty allowed")
-    parser.add_argument("--save-dir", default=None, help="write result.json and history.jsonl here")
+    parser.add_argument("--save-dir", type=output_dir, default=None, help="write result.json and history.jsonl here")
     parser.add_argument("--quiet", action="store_true", help="print only the final JSON object")
     return parser
 

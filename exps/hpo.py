@@ -12,7 +12,8 @@ import json
 
 from autodl.algorithms.multitrial import OPTIMIZERS, HyperSpace, Trial
 from autodl.algorithms.multitrial.backends import BACKENDS
-from autodl.cli import ArgumentParser, existing_file, int_arg, non_negative_int, positive_float, positive_int, run_main
+from autodl.cli import (ArgumentParser, existing_file, int_arg, non_negative_int, output_dir, positive_float,
+                        positive_int, run_main)
 from autodl.cli.flags import add_data_flags
 from autodl.config import OptimConfig, load_any_config
 from autodl.data import DATASETS
@@ -31,7 +32,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help="override the base recipe's epochs (the budget of every trial except BOHB's)")
     parser.add_argument("--warmup", type=non_negative_int, default=None, help="override the base recipe's warm-up epochs")
-    parser.add_argument("--save-dir", required=True, help="run directory; reused = the search continues")
+    parser.add_argument("--save-dir", required=True, type=output_dir, help="run directory; reused = the search continues")
     parser.add_argument("--trials", type=positive_int, default=None, help="stop after this many trials")
     parser.add_argument("--time-budget", type=positive_float, default=None,
                         help="stop when the trials' training seconds would exceed this")

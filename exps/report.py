@@ -4,7 +4,7 @@ published numbers beside ours; printed in Markdown and written to --output.  See
 from pathlib import Path
 
 from autodl.algorithms.oneshot.report import collect, render
-from autodl.cli import ArgumentParser, run_main
+from autodl.cli import ArgumentParser, output_file, run_main
 from autodl.errors import ConfigError
 from autodl.utils import atomic_write_text
 
@@ -12,7 +12,7 @@ from autodl.utils import atomic_write_text
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description=__doc__.split(";")[0].split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="search and retraining run directories")
-    parser.add_argument("--output", default="report.md", help="Markdown file to write")
+    parser.add_argument("--output", type=output_file, default="report.md", help="Markdown file to write")
     return parser
 
 

@@ -3,7 +3,7 @@ re-running with the same --save-dir resumes.  See docs/TAS.md."""
 from pathlib import Path
 
 from autodl.algorithms.shape import BASELINES, ShapeSearchConfig, run_shape_search, write_baseline_shape
-from autodl.cli import ArgumentParser, existing_file, positive_float, positive_int, run_main
+from autodl.cli import ArgumentParser, existing_file, output_dir, positive_float, positive_int, run_main
 from autodl.cli.flags import add_data_flags, add_run_flags, run_options
 from autodl.config import OptimConfig, load_any_config
 from autodl.data import DATASETS
@@ -30,7 +30,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--mode", default="shape", choices=SEARCH_MODES, help="search the width, the depth or both")
     parser.add_argument("--optim", type=existing_file, default=str(SEARCH_OPTS / "CIFARX.json"),
                         help="weight optimiser recipe, JSON or an original .config (default: configs/search-opts/CIFARX.json)")
-    parser.add_argument("--save-dir", required=True, help="run directory; reused = resumed")
+    parser.add_argument("--save-dir", required=True, type=output_dir, help="run directory; reused = resumed")
     parser.add_argument("--split-path", type=existing_file, default=None,
                         help="train/valid split file from exps/prepare.py (default: each class halved, seed 111)")
     parser.add_argument("--flop-ratio", type=positive_float, default=DEFAULTS.flop_ratio,

@@ -15,7 +15,8 @@
 #   BENCHMARK   NAS-Bench-201 store or .pth whose numbers are logged every epoch (NB201 space only);
 #               default: $TORCH_HOME/NAS-Bench-201-v1_1-096897.store, else the .pth next to it, if one
 #               exists; BENCHMARK=none turns it off
-#   WORKERS     data-loading processes (default 4; 0 for digits and digits16, which live in memory)
+#   WORKERS     data-loading processes (default 4, at most one per CPU core; 0 for digits and digits16,
+#               which live in memory)
 #   DEVICE      auto (default), cpu, cuda or cuda:K
 #   DRY_RUN=1   print the command instead of running it
 # Flags after the required arguments go to exps/search-cell.py last, so they override the ones set here
@@ -44,7 +45,8 @@ search_cell() {
   local algo=$1 space=$2 save_dir=$3 dataset=$4 seed=$5
   shift 5
   local torch_home=${TORCH_HOME:-$HOME/.cache/torch}
-  local workers=${WORKERS:-4}
+  local workers
+  workers=$(default_workers 4)
   local data=()
   case "$dataset" in
     digits|digits16) workers=${WORKERS:-0} ;;
@@ -64,7 +66,8 @@ search_cell() {
 
 search_nb201() {
   require_args 3 "DATASET BN SEED [extra search-cell.py flags]" "${@:3}"
-  local algo=$1 name=$2 dataset=$3 bn=$4 seed=$5
+  local algo=$1 name=$2 dataset=$3 bn=$4 seed
+  seed=$(launch_seed "$5")
   shift 5
   search_cell "$algo" nas-bench-201 \
     "${OUTPUT_DIR:-output}/search-cell-nas-bench-201/${name}-${dataset}-BN${bn}/seed-${seed}" "$dataset" "$seed" \
@@ -73,7 +76,8 @@ search_nb201() {
 
 search_darts() {
   require_args 2 "DATASET SEED [extra search-cell.py flags]" "${@:3}"
-  local algo=$1 name=$2 dataset=$3 seed=$4
+  local algo=$1 name=$2 dataset=$3 seed
+  seed=$(launch_seed "$4")
   shift 4
   search_cell "$algo" darts "${OUTPUT_DIR:-output}/search-cell-darts/${name}-${dataset}/seed-${seed}" \
     "$dataset" "$seed" "$@"

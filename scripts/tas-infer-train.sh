@@ -5,7 +5,7 @@
 # DATASET: cifar10, cifar100 (data under $TORCH_HOME/cifar.python), imagenet-1k, or digits (built in).
 # CONFIG:  a shipped shape (configs/NeurIPS-2019/<CONFIG>.json, e.g. C010-ResNet56) or the path of a shape
 #          config written by a search (<search run>/seed-S-best.json).
-# SEED:    -1 = random.
+# SEED:    -1 = a new random seed, which names the run directories (rerun with it to resume).
 # Recipe: configs/opts/CIFAR-E300-W5-L1-COS.json (300+5 epochs, LR 0.1 cosine, wd 5e-4, batch 256); digits:
 # configs/opts/digits-E10-W1-COS.json; imagenet-1k: configs/opts/ImageNet-E120-Cos-Smooth.json (the original's
 # ImageNet recipe file does not exist). Runs, each resumed when re-run:
@@ -15,7 +15,7 @@
 #                                      $OUTPUT_DIR/tas-teacher/DATASET/CIFAR-ResNet<depth>/seed-SEED
 #      (ImageNet shapes need $TEACHER)
 #   3. KD training (alpha 0.9, T 4)    $OUTPUT_DIR/tas-infer/DATASET/<name>/seed-SEED-KDT
-# Environment: OUTPUT_DIR (default ./output), WORKERS (default 4; 0 for digits), DEVICE, DRY_RUN=1 (print
+# Environment: OUTPUT_DIR (default ./output), WORKERS (default 4, at most one per CPU core; 0 for digits), DEVICE, DRY_RUN=1 (print
 # the commands instead of running them). Quick CPU check:
 #   bash scripts/tas-infer-train.sh digits C010-ResNet20 1 --epochs 1 --warmup 0
 set -euo pipefail
@@ -23,9 +23,11 @@ if [ "$#" -lt 3 ]; then
   echo "usage: bash $0 DATASET CONFIG SEED [extra training flags]   (got $# arguments)" >&2
   exit 2
 fi
-dataset=$1 config=$2 seed=$3
-shift 3
+dataset=$1 config=$2
 here=$(cd "$(dirname "$0")/.." && pwd)
+source "$here/scripts-search/launcher-common.sh"
+seed=$(launch_seed "$3")
+shift 3
 shape="$here/configs/NeurIPS-2019/${config}.json"
 [ -f "$shape" ] || shape=$config
 if [ ! -f "$shape" ]; then
@@ -36,7 +38,7 @@ name=$(basename "$shape" .json)
 depth=$(python -c "import json, sys; print(json.load(open(sys.argv[1])).get('depth', ''))" "$shape")
 base_name=CIFAR-ResNet$depth
 base="$here/configs/archs/$base_name.json"
-workers=${WORKERS:-4}
+workers=$(default_workers 4)
 case "$dataset" in
   digits*) recipe="$here/configs/opts/digits-E10-W1-COS.json" workers=${WORKERS:-0} ;;
   imagenet*) recipe="$here/configs/opts/ImageNet-E120-Cos-Smooth.json" ;;
@@ -44,15 +46,6 @@ case "$dataset" in
 esac
 out=${OUTPUT_DIR:-output}
 common=(--dataset "$dataset" --optim "$recipe" --seed "$seed" --workers "$workers" --device "${DEVICE:-auto}")
-
-run() {
-  if [ "${DRY_RUN:-0}" = 1 ]; then
-    printf '%q ' "$@"
-    echo
-  else
-    "$@"
-  fi
-}
 
 teacher=${TEACHER:-}
 teacher_dir=
@@ -65,10 +58,10 @@ if [ -z "$teacher" ]; then
   teacher="$teacher_dir/checkpoint/best.pth"
 fi
 
-run python "$here/exps/basic-main.py" "${common[@]}" --model "$shape" \
+print_or_run python "$here/exps/basic-main.py" "${common[@]}" --model "$shape" \
   --save-dir "$out/tas-infer/$dataset/$name/seed-$seed-NMT" "$@"
 if [ -n "$teacher_dir" ]; then
-  run python "$here/exps/basic-main.py" "${common[@]}" --model "$base" --save-dir "$teacher_dir" "$@"
+  print_or_run python "$here/exps/basic-main.py" "${common[@]}" --model "$base" --save-dir "$teacher_dir" "$@"
 fi
-run python "$here/exps/KD-main.py" "${common[@]}" --model "$shape" --teacher-checkpoint "$teacher" \
+print_or_run python "$here/exps/KD-main.py" "${common[@]}" --model "$shape" --teacher-checkpoint "$teacher" \
   --kd-alpha 0.9 --kd-temperature 4 --save-dir "$out/tas-infer/$dataset/$name/seed-$seed-KDT" "$@"

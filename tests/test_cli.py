@@ -1,5 +1,7 @@
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,44 @@ def test_a_failed_command_never_blocks_the_corrected_one(tmp_path):
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "holds a run with a different config (differs in: model.channels)" in refused.stderr
     assert json.loads((run / "config.json").read_text())["model"]["channels"] == 4
+
+
+def test_a_directory_passed_as_a_file_is_called_a_directory(tmp_path):
+    done = call(MAIN, "--dataset", "digits", "--model", MODEL.parent, "--optim", OPTIM, "--save-dir", tmp_path / "run")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"argument --model: '{MODEL.parent}' is a directory; pass a file in it" in done.stderr
+    assert "does not exist" not in done.stderr and not (tmp_path / "run").exists()
+
+
+def test_evaluating_on_a_dataset_with_other_classes_is_one_line(tmp_path):
+    from autodl.data.fakes import write_fake_cifar100
+
+    run = tmp_path / "run"
+    trained = call(MAIN, "--dataset", "digits16", "--model", MODEL, "--optim", OPTIM, "--epochs", 1, "--warmup", 0,
+                   "--quiet", "--device", "cpu", "--seed", 1, "--save-dir", run)
+    assert trained.returncode == 0, trained.stderr
+    write_fake_cifar100(tmp_path / "data", n_train=10, n_test=100)
+    done = call(ROOT / "exps" / "basic-eval.py", "--checkpoint", run / "checkpoint" / "last.pth", "--dataset", "cifar100",
+                "--data-path", tmp_path / "data", "--device", "cpu")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "has 10 classes but cifar100 has 100; evaluate it on a dataset with 10 classes (it was trained on digits16)" \
+        in done.stderr
+
+
+def test_search_summary_refuses_a_retraining_directory_that_holds_no_run(tmp_path):
+    search = tmp_path / "search"
+    search.mkdir()
+    (search / "metrics.jsonl").write_text("")
+    for retrain, message in ((tmp_path / "missing", "does not exist"), (tmp_path, "holds no metrics.jsonl")):
+        done = call(ROOT / "exps" / "search-summary.py", search, "--retrain", retrain)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert "argument --retrain: " in done.stderr and message in done.stderr
+
+
+def test_base_train_refuses_a_learning_rate_it_cannot_read(tmp_path):
+    env = dict(os.environ, OUTPUT_DIR=str(tmp_path / "out"))
+    done = subprocess.run(["bash", ROOT / "scripts" / "base-train.sh", "digits", "SmallCNN", "E1", "Lx", "64", "1"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2 and done.stderr == ("error: LR 'Lx' is neither L<tenths> (L1 = 0.1, L4 = 0.4) nor a "
+                                                    "number; pass e.g. L1 or 0.1\n")
+    assert not (tmp_path / "out").exists()

@@ -19,7 +19,7 @@ from autodl.benchmarks.nb201.builder import (BUILD_SETTINGS, OFFICIAL_SETTINGS, 
                                              build, parse_shard, process_device, select_indexes, shard_indexes,
                                              torchrun_process)
 from autodl.benchmarks.nb201.merge import build_store
-from autodl.cli import ArgumentParser, non_negative_int, positive_int, run_main
+from autodl.cli import ArgumentParser, non_negative_int, output_dir, output_file, positive_int, run_main
 from autodl.spaces.nb201 import arch_to_index, as_arch, index_to_arch
 
 RECIPES = Path(__file__).resolve().parents[2] / "configs" / "nas-benchmark"
@@ -30,7 +30,8 @@ def build_parser() -> ArgumentParser:
                                         "the per-(architecture, seed) results into a benchmark store.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     train = commands.add_parser("train", help="train an index range (or some architectures) on the chosen settings")
-    train.add_argument("--save-dir", required=True, help="output folder; results go to <save-dir>/hp<hp>/")
+    train.add_argument("--save-dir", required=True, type=output_dir,
+                       help="output folder; results go to <save-dir>/hp<hp>/")
     train.add_argument("--hp", choices=("12", "200"), default="200",
                        help="recipe: 12 = LESS (12 epochs), 200 = CIFAR / ImageNet-16 (200 epochs)")
     train.add_argument("--settings", nargs="+", choices=BUILD_SETTINGS, default=list(OFFICIAL_SETTINGS),
@@ -60,10 +61,10 @@ def build_parser() -> ArgumentParser:
 
     merge = commands.add_parser("merge", help="merge result files into a store (and an official-layout .pth)")
     merge.add_argument("--results", nargs="+", required=True, help="result folders (the --save-dir of the builds)")
-    merge.add_argument("--out", required=True, help="store folder to write")
-    merge.add_argument("--official", help="also write the official-layout benchmark .pth here")
+    merge.add_argument("--out", required=True, type=output_dir, help="store folder to write")
+    merge.add_argument("--official", type=output_file, help="also write the official-layout benchmark .pth here")
     merge.add_argument("--with-weights", action="store_true", help="keep the trained weights in the .pth")
-    merge.add_argument("--archive", help="also write one <index:06d>-FULL.pth per architecture, with weights, "
+    merge.add_argument("--archive", type=output_dir, help="also write one <index:06d>-FULL.pth per architecture, with weights, "
                                          "into this folder (for the API's reload)")
     merge.add_argument("--curve-dtype", choices=("float32", "float64"), default="float32",
                        help="precision of the per-epoch curves in the store")

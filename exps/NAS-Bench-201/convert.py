@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Sequence
 
 from autodl.benchmarks.nb201 import BenchmarkError, BenchmarkSource, convert
-from autodl.cli import ArgumentParser, run_main
+from autodl.cli import ArgumentParser, output_dir, run_main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(description="Convert a NAS-Bench-201 .pth / NATS .pickle.pbz2 file or NATS archive "
                                         "folder into a memory-mapped store folder.")
     parser.add_argument("source", help="NAS-Bench-201-v1_*.pth, NATS-tss-*.pickle.pbz2 or a NATS-tss-*-simple folder")
-    parser.add_argument("target", help="the store folder to create")
+    parser.add_argument("target", type=output_dir, help="the store folder to create")
     parser.add_argument("--curve-dtype", choices=("float32", "float64"), default="float32",
                         help="precision of the per-epoch curves (last-epoch values and costs are always float64)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing target folder")

@@ -25,5 +25,10 @@ class CheckpointError(AutoDLError):
     """A checkpoint or run directory cannot be used."""
 
 
+class OutputPathError(AutoDLError):
+    """A file or directory to write cannot be created where it was asked for (a file in the way, a
+    directory where a file should go, no write permission, a read-only file system)."""
+
+
 class DivergenceError(AutoDLError):
     """A run's parameters became non-finite (learning rate too high for the setting)."""

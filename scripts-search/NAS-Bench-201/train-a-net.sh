@@ -11,6 +11,7 @@ if [ "$#" -ne 3 ]; then
 fi
 arch=$1 channel=$2 cells=$3
 here=$(cd "$(dirname "$0")/../.." && pwd)
+source "$here/scripts-search/launcher-common.sh"
 if [[ "$arch" =~ ^[0-9]+$ ]]; then
   which=(--arch-index "$arch")
 else
@@ -19,4 +20,4 @@ fi
 python "$here/exps/NAS-Bench-201/build.py" train \
   --save-dir "${OUTPUT_DIR:-./output/NAS-BENCH-201-4/specifics/C${channel}-N${cells}}" \
   --hp 200 --seeds 777 888 999 --settings cifar10-valid cifar10 cifar100 ImageNet16-120 \
-  --channel "$channel" --num-cells "$cells" --device "${DEVICE:-auto}" --workers "${WORKERS:-4}" "${which[@]}"
+  --channel "$channel" --num-cells "$cells" --device "${DEVICE:-auto}" --workers "$(default_workers 4)" "${which[@]}"

@@ -18,6 +18,7 @@ case "$use_less" in
   *) echo "error: USE_LESS must be 0 or 1, got '$use_less'" >&2; exit 2 ;;
 esac
 here=$(cd "$(dirname "$0")/../.." && pwd)
+source "$here/scripts-search/launcher-common.sh"
 seeds=()
 if [ "$#" -gt 0 ]; then
   seeds=(--seeds "$@")
@@ -25,4 +26,4 @@ fi
 python "$here/exps/NAS-Bench-201/build.py" train --save-dir "${OUTPUT_DIR:-./output/NAS-BENCH-201-4}" \
   --hp "$hp" --srange "$start" "$end" --shard "${SHARD:-0/1}" \
   --settings cifar10-valid cifar10 cifar100 ImageNet16-120 \
-  --channel 16 --num-cells 5 --device "${DEVICE:-auto}" --workers "${WORKERS:-4}" "${seeds[@]}"
+  --channel 16 --num-cells 5 --device "${DEVICE:-auto}" --workers "$(default_workers 4)" "${seeds[@]}"

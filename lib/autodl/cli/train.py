@@ -7,7 +7,7 @@ from typing import Any
 from ..config import OptimConfig, load_any_config
 from ..data import DATASETS
 from ..engine.train import TrainResult, train_classifier
-from . import ArgumentParser, existing_file, non_negative_int, positive_float, positive_int
+from . import ArgumentParser, existing_file, non_negative_int, output_dir, positive_float, positive_int
 from .flags import add_data_flags, add_run_flags, run_options
 
 
@@ -19,7 +19,7 @@ def training_parser(description: str, model: bool = True) -> ArgumentParser:
         parser.add_argument("--model", required=True, type=existing_file, help="model config JSON (configs/archs)")
     parser.add_argument("--optim", required=model, type=existing_file,
                         help="optimiser recipe: JSON (configs/opts) or an original .config file")
-    parser.add_argument("--save-dir", required=True,
+    parser.add_argument("--save-dir", required=True, type=output_dir,
                         help="run directory (config.json, log.txt, metrics.jsonl, checkpoint/); reused = resumed")
     parser.add_argument("--epochs", type=positive_int, default=None, help="override the recipe's schedule epochs")
     parser.add_argument("--warmup", type=non_negative_int, default=None, help="override the recipe's warm-up epochs")

@@ -6,6 +6,9 @@
   returns the MD5 table of the written files, to pass as the ``checksums`` option.
 * ``write_fake_imagenet_folder``: ``train/<class>/*.png`` and ``val/<class>/*.png``.
 
+:data:`FAKE_SETS` holds the CIFAR-10, CIFAR-100 and ImageNet16 writers with default sizes that fit the
+shipped splits (``exps/prepare.py fake-cifar10 DIR`` and the like write them).
+
 Pickles hold the same dicts (keys, dtypes, channel-planar uint8 rows) as the official files; they
 are written by Python 3 with protocol 2.  Pixels are random (seeded); labels are deterministic:
 image ``i`` of a split has label ``i % num_classes`` (ImageNet16: ``i % 1000 + 1``, 1-based).
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -99,3 +103,33 @@ def write_fake_imagenet_folder(root: str | Path, num_classes: int = 3, per_class
                 pixels = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
                 Image.fromarray(pixels).save(folder / f"image_{i}.png")
     return root
+
+
+class FakeSet(NamedTuple):
+    """A fake-data writer, its default sizes and the part (``"train"`` or ``"test"``) that a shipped split indexes."""
+
+    write: Callable[..., Any]
+    n_train: int
+    n_test: int
+    split_part: str
+    split_rule: str
+
+    def split_problem(self, n_train: int, n_test: int) -> str | None:
+        """What breaks when a set of ``n_train``/``n_test`` images is written: the shipped split no longer
+        indexes that part exactly (None when it does)."""
+        fits = n_train == self.n_train if self.split_part == "train" else n_test == self.n_test
+        return None if fits else self.split_rule
+
+
+FAKE_SETS: dict[str, FakeSet] = {
+    "cifar10": FakeSet(write_fake_cifar10, 50000, 1000, "train",
+                       "the cifar10-valid setting and the cifar10 search split 50000 training images 25k/25k"),
+    "cifar100": FakeSet(write_fake_cifar100, 5000, 10000, "test",
+                        "the cifar100 x-valid/x-test halves index 10000 test images"),
+    "ImageNet16": FakeSet(write_fake_imagenet16, 12000, 50000, "test",
+                          "the ImageNet16-120 x-valid/x-test halves index the 6000 val images of classes 1-120, "
+                          "which 50000 val images hold"),
+}
+"""Writers by dataset; the default sizes fit the shipped splits (CIFAR-10's train/valid halves, the CIFAR-100
+and ImageNet16-120 test halves) exactly, so every setting and search split of the dataset opens on the
+fake set; the other part is kept small."""

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError
-from ..utils import atomic_write_text, time_string
+from ..utils import atomic_write_text, make_dirs, time_string
 from .distributed import rank0_value
 from .seed import resolve_seed
 
@@ -79,7 +79,8 @@ class RunDir:
                 f"{', '.join(changed)}); use the same settings to resume or a new --save-dir"
             )
         if self.is_main:
-            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.path)
+            make_dirs(self.checkpoint_dir)
             atomic_write_text(self.config_path, json.dumps(config, indent=2) + "\n")
             if changed != []:
                 what = ("an unreadable config.json" if changed is None

@@ -84,6 +84,7 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
     # build everything that can fail on bad input before the run directory is written
     model = create_model(model_dict)
     flops, params = get_model_infos(model, data.input_shape)
+    check_training_forward(model, data.input_shape)
     if init_model:
         model.load_state_dict(load_checkpoint(init_model)["task"]["model"])
     teacher = load_run_model(teacher_checkpoint)[0] if teacher_checkpoint else None
@@ -117,6 +118,18 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
     return TrainResult(model, history)
 
 
+def check_training_forward(model: nn.Module, input_shape: tuple[int, ...]) -> None:
+    """One training-mode forward of two blank images of ``input_shape``, so that a model that cannot train on
+    the data's size (an auxiliary head on a feature map smaller than its pooling) fails before the run directory
+    is written.  The model's buffers (BatchNorm statistics) and the CPU random generator are restored."""
+    buffers = [buffer.clone() for buffer in model.buffers()]
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        model.train()
+        model(torch.zeros(2, *input_shape[1:]))
+        for buffer, saved in zip(model.buffers(), buffers):
+            buffer.copy_(saved)
+
+
 def run_dir_of(checkpoint: str | os.PathLike) -> Path:
     """The run directory holding ``checkpoint`` (``<run>/checkpoint/*.pth``)."""
     return Path(checkpoint).resolve().parent.parent
@@ -145,6 +158,10 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
     torch_device = resolve_device(device)
     dataset = dataset or settings["dataset"]
     data = get_datasets(dataset, data_path)
+    classes = settings["model"].get("num_classes")
+    if classes is not None and classes != data.num_classes:
+        raise CheckpointError(f"the model of {checkpoint} has {classes} classes but {dataset} has {data.num_classes}; "
+                              f"evaluate it on a dataset with {classes} classes (it was trained on {settings['dataset']})")
     model = prepare_model(model, torch_device)
     criterion = build_criterion(OptimConfig(**settings["optim"]))
     loader = make_loader(data.test, batch_size, shuffle=False, workers=workers)

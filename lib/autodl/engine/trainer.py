@@ -14,6 +14,8 @@ from typing import Any, Iterable
 import torch
 from tqdm import tqdm
 
+from ..errors import CheckpointError
+from ..utils import MAX_STEPS_VARIABLE, max_steps_per_epoch
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import all_reduce_sum
 from .rundir import RunDir
@@ -54,6 +56,10 @@ class Task(ABC):
         """Restore what :meth:`state_dict` returned."""
 
 
+def _steps_text(max_steps: int | None) -> str:
+    return "whole epochs" if max_steps is None else f"at most {max_steps} steps per epoch"
+
+
 def _epoch_sum(values: list[Any]) -> float:
     """Sum of one metric's per-step values, tensors stacked once per epoch (no per-step sync or kernels)."""
     tensors = [v.detach().double() for v in values if isinstance(v, torch.Tensor)]
@@ -64,12 +70,15 @@ def _epoch_sum(values: list[Any]) -> float:
 class Trainer:
     """Runs ``task`` for ``epochs`` epochs, resuming from ``run``'s last checkpoint when there is one.
 
-    ``score_key`` names the metric whose maximum selects ``checkpoint/best.pth``.
+    ``score_key`` names the metric whose maximum selects ``checkpoint/best.pth``.  ``max_steps`` ends every
+    epoch after that many steps (a smoke run; default: :func:`max_steps_per_epoch`); the schedule still
+    runs its whole course per epoch, and a run resumes only under the cap it was started with.
     """
 
     def __init__(self, task: Task, epochs: int, run: RunDir | None = None, progress: bool | None = None,
-                 score_key: str | None = None) -> None:
+                 score_key: str | None = None, max_steps: int | None = None) -> None:
         self.task, self.epochs, self.run = task, epochs, run
+        self.max_steps = max_steps_per_epoch() if max_steps is None else max_steps
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.score_key = score_key
         self.history: list[dict[str, Any]] = []
@@ -83,6 +92,10 @@ class Trainer:
         if self.run is None or not self.run.last_checkpoint.is_file():
             return 0
         state = load_checkpoint(self.run.last_checkpoint)
+        if state.get("max_steps") != self.max_steps:
+            raise CheckpointError(f"{self.run.path} was trained with {_steps_text(state.get('max_steps'))}, this run "
+                                  f"asks for {_steps_text(self.max_steps)}; resume with the same {MAX_STEPS_VARIABLE} "
+                                  "(--max-steps-per-epoch) or use a new run directory")
         self.task.load_state_dict(state["task"])
         set_rng_state(state["rng"])
         self.history, self.best = list(state["history"]), state["best"]
@@ -92,11 +105,13 @@ class Trainer:
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         loader = self.task.train_loader
-        steps = len(loader)
+        steps = len(loader) if self.max_steps is None else min(len(loader), self.max_steps)
         steps_out: dict[str, list[Any]] = {}
         bar = tqdm(loader, total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False,
                    disable=not self.progress, dynamic_ncols=True)
         for step, batch in enumerate(bar):
+            if step == steps:
+                break
             for key, value in self.task.train_step(batch, epoch, step / steps).items():
                 steps_out.setdefault(key, []).append(value)
         keys = sorted(steps_out)
@@ -108,23 +123,35 @@ class Trainer:
     def fit(self) -> list[dict[str, Any]]:
         """Train the remaining epochs; returns the per-epoch metrics history."""
         start = self._resume()
+        if self.max_steps is not None and start < self.epochs:
+            self._log(f"smoke run: every epoch ends after at most {self.max_steps} steps ({MAX_STEPS_VARIABLE})")
         for epoch in range(start, self.epochs):
             reason = self.task.stop_reason()
             if reason is not None:
                 self._log(f"stopped early after epoch {epoch}/{self.epochs}: {reason}")
                 break
-            began = time.perf_counter()
-            self.task.start_epoch(epoch, self.epochs)
-            record: dict[str, Any] = {"epoch": epoch}
-            record.update(self._train_epoch(epoch))
-            record["train_time_s"] = time.perf_counter() - began
-            record.update(self.task.end_epoch(epoch, self.epochs))
-            record["epoch_time_s"] = time.perf_counter() - began
-            self.history.append(record)
-            if self.run is not None:
-                self._checkpoint(epoch, record)
-            self._log(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+            try:
+                self._epoch(epoch)
+            except KeyboardInterrupt:
+                self._log(f"interrupted in epoch {epoch + 1}/{self.epochs}; " + (
+                    f"checkpoint/last.pth holds epochs 1-{epoch}: run the same command again to resume from there"
+                    if epoch else "no epoch was finished: the same command starts the run again"))
+                raise
         return self.history
+
+    def _epoch(self, epoch: int) -> None:
+        """Train, evaluate, record and checkpoint one epoch."""
+        began = time.perf_counter()
+        self.task.start_epoch(epoch, self.epochs)
+        record: dict[str, Any] = {"epoch": epoch}
+        record.update(self._train_epoch(epoch))
+        record["train_time_s"] = time.perf_counter() - began
+        record.update(self.task.end_epoch(epoch, self.epochs))
+        record["epoch_time_s"] = time.perf_counter() - began
+        self.history.append(record)
+        if self.run is not None:
+            self._checkpoint(epoch, record)
+        self._log(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
 
     def _checkpoint(self, epoch: int, record: dict[str, Any]) -> None:
         score = record.get(self.score_key) if self.score_key else None
@@ -136,7 +163,7 @@ class Trainer:
             return
         task_state = self.task.state_dict()
         state = {"epoch": epoch + 1, "task": task_state, "rng": get_rng_state(),
-                 "history": self.history, "best": self.best}
+                 "history": self.history, "best": self.best, "max_steps": self.max_steps}
         save_checkpoint(state, self.run.last_checkpoint)
         if improved:
             save_checkpoint({"epoch": epoch + 1, "task": task_state, "metrics": record},

@@ -21,7 +21,7 @@ from typing import IO, Any, Iterator, Mapping
 import numpy as np
 
 from ...errors import DataError
-from .common import HP_ALIASES, BenchmarkError
+from .common import DOWNLOAD_HINT, HP_ALIASES, BenchmarkError
 
 NATS_META = "meta.pickle.pbz2"
 NATS_SUFFIX = ".pickle.pbz2"
@@ -96,7 +96,7 @@ def load_torch_file(path: str | os.PathLike) -> Any:
     """
     path = Path(path)
     if not path.is_file():
-        raise BenchmarkError(f"benchmark file {path} does not exist; check the path or download it again")
+        raise BenchmarkError(f"benchmark file {path} does not exist; check the path, or {DOWNLOAD_HINT}")
     try:
         return _load_plain_torch_file(path)
     except _NotPlainData:
