@@ -6,13 +6,14 @@ import sys
 import torch
 
 from autodl.algorithms.oneshot.run import run_search
-from autodl.config import OptimConfig, SearchConfig
+from autodl.algorithms import algorithm_config
+from autodl.config import OptimConfig
 
 
 def main() -> None:
     out, algorithm, space = sys.argv[1:4]
     optim = OptimConfig(epochs=2, LR=0.025, eta_min=0.001, momentum=0.9, nesterov=True, decay=5e-4)
-    search = SearchConfig(space=space, channel=2, num_cells=1, select_num=3)
+    search = algorithm_config(algorithm, space=space, channel=2, num_cells=1)  # the algorithms' own settings at default
     result = run_search(algorithm, optim, search, "digits16", os.path.join(out, "run"), seed=-1, batch_size=64,
                         device="cpu", progress=False, echo=False)
     task = result.task

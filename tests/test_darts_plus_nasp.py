@@ -71,7 +71,7 @@ def test_learnable_ranking_orders_only_the_convolutions():
 
 def test_darts_plus_stops_early_records_why_and_a_resumed_run_trains_no_more(tmp_path):
     # an architecture rate of 1e-9 cannot reorder parameters drawn at 1e-3 scale: the ranking is stable
-    search = SearchConfig(channel=2, num_cells=1, arch_LR=1e-9, stop_rank_patience=1)
+    search = algorithm_config("darts+-v1", channel=2, num_cells=1, arch_LR=1e-9, stop_rank_patience=1)
     kwargs = dict(seed=1, batch_size=256, test_batch_size=512, device="cpu", progress=False, echo=False)
     result = run_search("darts+-v1", OPTIM, search, "digits16", tmp_path / "run", **kwargs)
     assert [r["rank_stable_epochs"] for r in result.history] == [0, 1]
@@ -104,7 +104,7 @@ def loaders():
 
 def nasp_task(loaders, space, name="nasp", **search):
     torch.manual_seed(0)
-    config = algorithm_config(name, SearchConfig(space=space, channel=2, num_cells=1, **search))
+    config = algorithm_config(name, space=space, channel=2, num_cells=1, **search)
     return create_algorithm(name, create_model(supernet_config(config, 10)), loaders, OPTIM, config, CPU, seed=0)
 
 

@@ -11,12 +11,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autodl.algorithms import ALGORITHMS, algorithm_config, create_algorithm
+from autodl.algorithms import ALGORITHMS, create_algorithm
 from autodl.algorithms.oneshot.enas import reinforce_loss
 from autodl.algorithms.oneshot.gdas import gumbel_hard
 from autodl.algorithms.oneshot.run import load_search_recipe, run_search, supernet_config
 from autodl.algorithms.oneshot.setn import top_k_structures
-from autodl.config import OptimConfig, SearchConfig
+from autodl.config import OptimConfig
 from autodl.data.search import get_search_loaders
 from autodl.models import create_model
 from autodl.spaces.artifact import load_artifact
@@ -24,18 +24,14 @@ from autodl.spaces.nasnet import Genotype
 from autodl.spaces.nb201 import Arch, all_archs
 
 from helpers import Kill, kill_and_resume
+from tiny_search import tiny_flags, tiny_settings
 from warm_python import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = [(name, space) for name in ALGORITHMS.names() for space in ALGORITHMS.get(name).spaces]
 CPU = torch.device("cpu")
 OPTIM = OptimConfig(epochs=3, LR=0.025, eta_min=0.001, momentum=0.9, nesterov=True, decay=5e-4)
-# small enough for CPU tests; the selections and the controller do a few evaluations each
-TINY = dict(channel=2, num_cells=1, select_num=3, controller_train_steps=2, controller_num_aggregate=2,
-            controller_num_samples=3, controller_epoch_samples=2)
-FLAGS = ["--channel", "2", "--num-cells", "1", "--select-num", "3", "--controller-train-steps", "2",
-         "--controller-num-aggregate", "2", "--controller-num-samples", "3", "--batch-size", "96",
-         "--test-batch-size", "180", "--dataset", "digits16", "--device", "cpu"]
+RUN_FLAGS = ["--batch-size", "96", "--test-batch-size", "180", "--dataset", "digits16", "--device", "cpu"]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +41,7 @@ def loaders():
 
 def make_task(name, space, loaders, seed=0):
     torch.manual_seed(seed)
-    search = algorithm_config(name, SearchConfig(space=space, **TINY))  # nasp-12ops searches its own op lists
+    search = tiny_settings(name, space)  # nasp-12ops searches its own op lists
     return create_algorithm(name, create_model(supernet_config(search, 10)), loaders, OPTIM, search, CPU, seed=seed)
 
 
@@ -157,9 +153,9 @@ def test_enas_controller_learns_at_the_epoch_end(mode, loaders, monkeypatch):
 # ---------------------------------------------------------------------------------- exact resume
 def search_command(name, space, epochs):
     # DARTS+ may stop before the kill at this size; a limit above the cell's 8 ops keeps it running every epoch
-    stop = ["--stop-skip-limit", "9", "--stop-rank-patience", "99"] if name.startswith("darts+") else []
+    flags = tiny_flags(name, stop_skip_limit=9, stop_rank_patience=99)
     return lambda save_dir: [sys.executable, str(ROOT / "exps" / "search-cell.py"), "--algo", name, "--space", space,
-                             "--save-dir", str(save_dir), "--epochs", str(epochs), "--seed", "11", *FLAGS, *stop]
+                             "--save-dir", str(save_dir), "--epochs", str(epochs), "--seed", "11", *flags, *RUN_FLAGS]
 
 
 # One case per kind of search state runs on the fast path: DARTS alpha + Adam with the early-stopping state
@@ -216,7 +212,7 @@ class SmoothSuperNet(torch.nn.Module):
 def test_darts_v2_gradient_matches_the_exact_second_order_gradient(loaders):
     torch.manual_seed(0)
     supernet = SmoothSuperNet().double()
-    task = create_algorithm("darts-v2", supernet, loaders, OPTIM, SearchConfig(**TINY), CPU)
+    task = create_algorithm("darts-v2", supernet, loaders, OPTIM, tiny_settings("darts-v2"), CPU)
     task.scheduler.update(0, 0.0)
     inputs, targets, arch_inputs, arch_targets = (t.double() if t.is_floating_point() else t
                                                   for t in next(iter(loaders.search)))
@@ -385,10 +381,10 @@ def load_search_cell_module():
 @pytest.mark.parametrize("algorithm,space", CASES)
 def test_every_registered_algorithm_has_a_shipped_recipe_on_each_space(algorithm, space):
     path = load_search_cell_module().default_recipe(algorithm, space)
-    optim, search = load_search_recipe(path, space=space)
+    optim, search = load_search_recipe(path, algorithm, space=space)
     assert path.parent.name == space and search.space == space and optim.epochs > 0
     # the original's published-results behaviours (docs/SEARCH.md "Ops that did not run", docs/search/ENAS.md)
-    assert search.unused_ops == "decay" and search.controller_baseline == "epoch"
+    assert search.unused_ops == "decay" and getattr(search, "controller_baseline", "epoch") == "epoch"
 
 
 def test_the_exactness_options_reach_the_search_from_the_command_line(tmp_path, monkeypatch):
@@ -415,7 +411,7 @@ def test_benchmark_numbers_are_logged_every_epoch_and_stored_in_the_artifact(tmp
     from autodl.benchmarks.nb201.synthetic import write_synthetic_store
 
     store = write_synthetic_store(tmp_path / "store", epochs=(2, 3))
-    optim, search = OPTIM.__class__(**{**OPTIM.__dict__, "epochs": 2}), SearchConfig(**TINY)
+    optim, search = OPTIM.__class__(**{**OPTIM.__dict__, "epochs": 2}), tiny_settings("gdas")
     result = run_search("gdas", optim, search, "digits16", tmp_path / "run", seed=1, batch_size=128, device="cpu",
                         benchmark=store, progress=False, echo=False)
     bench = NB201Benchmark.open(store)
@@ -426,3 +422,42 @@ def test_benchmark_numbers_are_logged_every_epoch_and_stored_in_the_artifact(tmp
     assert artifact.benchmark["hp"] == "200"
     assert artifact.benchmark["bench_ImageNet16-120_test"] == bench.final_accuracy(result.arch, "ImageNet16-120")
     assert artifact.search_cost_s >= sum(r["epoch_time_s"] for r in result.history)
+
+
+def test_a_new_algorithms_settings_become_its_flags_and_its_config(tmp_path, monkeypatch, capsys):
+    """Registering a class with its own ``Settings`` is all it takes: exps/search-cell.py gets a flag for
+    each of its settings, the run's config.json holds the shared settings and its own only, and another
+    algorithm's flag is refused in one line."""
+    import json
+
+    from autodl.algorithms.oneshot import SearchTask
+    from autodl.algorithms.registry import AlgorithmSpec
+    from autodl.config import SearchConfig, setting
+    from autodl.errors import ConfigError
+
+    @dataclasses.dataclass(frozen=True)
+    class KnobSettings(SearchConfig):
+        knob_level: int = setting(1, "knob-search: how far the knob turns")
+
+    class KnobSearch(SearchTask):
+        Settings = KnobSettings
+
+        def search_step(self, inputs, targets, arch_inputs, arch_targets):
+            sums = self.weight_step(inputs, targets, weights=self.softmax_weights())
+            return {**sums, **self.arch_step(arch_inputs, arch_targets, self.softmax_weights())}
+
+    monkeypatch.setitem(ALGORITHMS._items, "knob-search", AlgorithmSpec(KnobSearch, {}, None))
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"optim": {"epochs": 1, "LR": 0.025, "batch_size": 96}, "search": {}}))
+    module = load_search_cell_module()
+    help_text = module.build_parser().format_help()
+    assert "--knob-level" in help_text and "how far the knob turns [knob-search]" in " ".join(help_text.split())
+    base = ["--algo", "knob-search", "--recipe", str(recipe), "--dataset", "digits16", "--device", "cpu", "--quiet",
+            *tiny_flags("knob-search")]
+    with pytest.raises(ConfigError, match=r"^--tau-max is a setting of gdas, not of 'knob-search'"):
+        module.main([*base, "--save-dir", str(tmp_path / "refused"), "--tau-max", "2"])
+    assert not (tmp_path / "refused").exists()
+    assert module.main([*base, "--save-dir", str(tmp_path / "run"), "--knob-level", "3"]) == 0
+    search = json.loads((tmp_path / "run" / "config.json").read_text())["search"]
+    shared = {f.name for f in dataclasses.fields(SearchConfig)}
+    assert set(search) == shared | {"knob_level"} and search["knob_level"] == 3 and search["channel"] == 2

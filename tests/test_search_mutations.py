@@ -14,11 +14,12 @@ from autodl.algorithms.oneshot import gdas as gdas_module
 from autodl.algorithms.oneshot.base import SearchTask
 from autodl.algorithms.oneshot.gdas import gumbel_hard
 from autodl.algorithms.oneshot.run import supernet_config
-from autodl.config import OptimConfig, SearchConfig
+from autodl.config import OptimConfig
 from autodl.data.search import get_search_loaders
 from autodl.models import create_model
 from autodl.models.supernet_nasnet import MixedEdge
 from autodl.spaces.nb201 import OP_NAMES, Arch
+from tiny_search import tiny_values
 
 CPU = torch.device("cpu")
 OPTIM = OptimConfig(epochs=3, LR=0.025, eta_min=0.001, momentum=0.9, nesterov=True, decay=5e-4)
@@ -40,7 +41,7 @@ def batch(loaders):
 
 def make_task(name, loaders, space="nas-bench-201", seed=0):
     torch.manual_seed(seed)
-    search = algorithm_config(name, SearchConfig(space=space, **SMALL))
+    search = algorithm_config(name, space=space, **tiny_values(name, **SMALL))
     return create_algorithm(name, create_model(supernet_config(search, 10)), loaders, OPTIM, search, CPU, seed=seed)
 
 

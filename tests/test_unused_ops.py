@@ -18,6 +18,8 @@ from autodl.models import create_model
 from autodl.models.supernet_nasnet import MixedEdge
 from autodl.models.supernet_nb201 import per_op_copy, per_op_names
 
+from tiny_search import tiny_settings
+
 CPU = torch.device("cpu")
 OPTIM = OptimConfig(epochs=1, LR=0.05, momentum=0.9, nesterov=True, decay=5e-4)
 TOL = dict(rtol=1e-9, atol=1e-12)
@@ -165,8 +167,8 @@ def test_the_two_behaviours_differ_on_an_op_that_ran_before():
     moved = {}
     for unused_ops in UNUSED_OP_UPDATES:
         net = tiny_supernet("nas-bench-201")
-        search = SearchConfig(unused_ops=unused_ops, channel=4, num_cells=1)
-        task = create_algorithm("rsps", net, SearchLoaders([], [], []), OPTIM, algorithm_config("rsps", search), CPU)
+        search = algorithm_config("rsps", unused_ops=unused_ops, channel=4, num_cells=1)
+        task = create_algorithm("rsps", net, SearchLoaders([], [], []), OPTIM, search, CPU)
         x, y = torch.randn(4, 3, 8, 8, dtype=torch.float64), torch.randint(5, (4,))
         task.weight_step(x, y, indices=[NB201_STEPS[0]])
         conv = net.cells[0].conv3x3[0]
@@ -178,8 +180,6 @@ def test_the_two_behaviours_differ_on_an_op_that_ran_before():
 
 
 # ------------------------------------------------------------- whole searches, fused vs per-op
-TINY = dict(channel=2, num_cells=1, select_num=2, controller_train_steps=1, controller_num_aggregate=1,
-            controller_num_samples=2, controller_epoch_samples=1)
 NB201_CASES = [name for name in ALGORITHMS.names() if "nas-bench-201" in ALGORITHMS.get(name).spaces]
 
 
@@ -197,7 +197,7 @@ def loaders():
 
 def search_states(name: str, unused_ops: str, per_op: bool, loaders):
     torch.manual_seed(0)
-    search = algorithm_config(name, SearchConfig(unused_ops=unused_ops, **TINY))
+    search = tiny_settings(name, unused_ops=unused_ops)
     net = create_model(supernet_config(search, 10)).double()
     names = per_op_names(net)
     if per_op:
@@ -220,7 +220,15 @@ def test_search_trajectory_equals_the_per_op_layout(name, unused_ops, loaders):
     weights, momentum = search_states(name, unused_ops, False, loaders)
     want_weights, want_momentum = search_states(name, unused_ops, True, loaders)
     for key, value in weights.items():
-        torch.testing.assert_close(value, want_weights[key], **TOL, msg=lambda m: f"{key}: {m}")
+        assert_rounding_close(value, want_weights[key], key)
         assert (momentum[key] is None) == (want_momentum[key] is None), f"{key}: momentum on one side only"
         if momentum[key] is not None:
-            torch.testing.assert_close(momentum[key], want_momentum[key], **TOL, msg=lambda m: f"{key} momentum: {m}")
+            assert_rounding_close(momentum[key], want_momentum[key], f"{key} momentum")
+
+
+def assert_rounding_close(value: torch.Tensor, want: torch.Tensor, what: str) -> None:
+    """Equal to float64 rounding after 20 steps: 1e-9 of each element or of the tensor's largest element
+    (a momentum element near zero sums gradient terms that cancel, so its own relative error is larger).
+    The stacked layout this guards against differed by 1e-5..1e-3 relative."""
+    scale = float(want.abs().max())
+    torch.testing.assert_close(value, want, rtol=1e-9, atol=1e-9 * scale, msg=lambda m: f"{what}: {m}")

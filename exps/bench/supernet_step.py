@@ -186,7 +186,7 @@ def peak_conv_rates(C: int, size: int, batch: int, repeats: int) -> dict[str, di
 def build_tasks(net: NB201SuperNet, names) -> dict[str, object]:
     tasks = {}
     for name in names:
-        optim, search = load_search_recipe(RECIPES / f"{ALGORITHM_REGISTRY.get(name).recipe}.json")
+        optim, search = load_search_recipe(RECIPES / f"{ALGORITHM_REGISTRY.get(name).recipe}.json", name)
         tasks[name] = create_algorithm(name, copy.deepcopy(net), SearchLoaders([], [], []), optim, search,
                                        torch.device("cpu"))
     return tasks

@@ -26,8 +26,6 @@ LR_STEPS = ("epoch", "iteration")
 """When the schedule moves after warm-up (see :mod:`autodl.engine.optim`): once per epoch, as the original, or
 every iteration."""
 SEARCH_SPACES = ("nas-bench-201", "darts")
-CONTROLLER_BASELINES = ("epoch", "sample")
-"""ENAS's REINFORCE baseline: the original's (``epoch``) or the ENAS paper's running one (``sample``)."""
 UNUSED_OP_UPDATES = ("decay", "skip")
 """What the weight optimiser does to an op that did not run in a step (reference inventory 8.23):
 ``decay``, the original on the PyTorch 1.x of its published results (once an op has run, its gradient is
@@ -65,10 +63,10 @@ class OptimConfig:
     test_batch_size: int | None = None
 
     def __post_init__(self) -> None:
-        _choice(self, "optim", OPTIMIZERS)
-        _choice(self, "scheduler", SCHEDULERS)
-        _choice(self, "lr_per", LR_STEPS)
-        _choice(self, "criterion", CRITERIA)
+        require_choice(self, "optim", OPTIMIZERS)
+        require_choice(self, "scheduler", SCHEDULERS)
+        require_choice(self, "lr_per", LR_STEPS)
+        require_choice(self, "criterion", CRITERIA)
         if self.epochs < 1 or self.warmup < 0:
             raise ConfigError(f"epochs must be >= 1 and warmup >= 0, got epochs={self.epochs}, warmup={self.warmup}")
         if self.LR <= 0:
@@ -88,66 +86,57 @@ class OptimConfig:
         return self.epochs + self.warmup
 
 
+def setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    """A settings field with its ``--help`` text (and choices), from which the entry points build its flag."""
+    metadata = {"help": help, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class SearchConfig:
-    """Settings of the weight-sharing searches: the space, the supernet, the architecture optimiser and
-    the algorithms' hyper-parameters (each algorithm reads the ones it uses; spec 2.0-2.6 defaults)."""
+    """The settings every weight-sharing search shares: the space, the supernet, the weight step and the
+    architecture optimiser (spec 2.0 defaults).  Each algorithm's own settings are a subclass in its own
+    module (its ``Settings``), so a run's config holds these plus that algorithm's only."""
 
-    space: str = "nas-bench-201"
-    channel: int = 16
-    num_cells: int = 5
-    track_running_stats: bool = False
-    arch_LR: float = 3e-4
-    arch_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
-    arch_decay: float = 1e-3
-    arch_eps: float = 1e-8
-    gradient_clip: float = 5.0
-    unused_ops: str = "decay"
-    order: int = 1
-    tau_max: float = 10.0
-    tau_min: float = 0.1
-    select_num: int = 100
-    controller_hidden: int = 32
-    controller_train_steps: int = 50
-    controller_num_aggregate: int = 20
-    controller_entropy_weight: float = 1e-4
-    controller_bl_dec: float = 0.99
-    controller_baseline: str = "epoch"
-    controller_num_samples: int = 100
-    controller_epoch_samples: int = 10
-    op_set: str = "default"
-    complexity_weight: float = 0.0
-    stop_skip_limit: int = 2
-    stop_rank_patience: int = 10
+    space: str = setting("nas-bench-201", "search space", SEARCH_SPACES)
+    channel: int = setting(16, "supernet channels C")
+    num_cells: int = setting(5, "search cells per stage N")
+    track_running_stats: bool = setting(False, "BN running statistics in the supernet")
+    arch_LR: float = setting(3e-4, "architecture learning rate")
+    arch_betas: list[float] = setting([0.5, 0.999], "Adam betas of the architecture optimiser")
+    arch_decay: float = setting(1e-3, "weight decay of the architecture optimiser")
+    arch_eps: float = setting(1e-8, "Adam epsilon of the architecture optimiser")
+    gradient_clip: float = setting(5.0, "weight-gradient norm clip (<= 0: off)")
+    unused_ops: str = setting("decay", "what SGD does to an op that ran before but not in this step: decay (weight "
+                              "decay and momentum, the original on PyTorch 1.x) or skip (the original on PyTorch >= 2)",
+                              UNUSED_OP_UPDATES)
+    op_set: str = setting("default", "op lists of the supernet", SEARCH_OP_SETS)
 
     def __post_init__(self) -> None:
-        _choice(self, "space", SEARCH_SPACES)
-        _choice(self, "unused_ops", UNUSED_OP_UPDATES)
-        _choice(self, "controller_baseline", CONTROLLER_BASELINES)
-        _choice(self, "op_set", SEARCH_OP_SETS)
+        for settings_field in dataclasses.fields(self):  # the subclasses' choices too
+            if settings_field.metadata.get("choices"):
+                require_choice(self, settings_field.name, settings_field.metadata["choices"])
         if self.op_set != "default" and self.space != "darts":
             raise ConfigError(f"op_set={self.op_set!r} is an op list of the DARTS space; use --space darts "
                               f"or op_set 'default' on the {self.space!r} space")
-        if self.complexity_weight < 0:
-            raise ConfigError(f"complexity_weight must be >= 0, got {self.complexity_weight}")
         if len(self.arch_betas) != 2:
             raise ConfigError(f"arch_betas must hold two numbers, got {self.arch_betas}")
-        if self.order not in (1, 2):
-            raise ConfigError(f"order must be 1 (first-order DARTS) or 2 (second order), got {self.order}")
-        if not 0 < self.tau_min <= self.tau_max:
-            raise ConfigError(f"need 0 < tau_min <= tau_max, got tau_min={self.tau_min}, tau_max={self.tau_max}")
-        counts = {"channel": self.channel, "num_cells": self.num_cells, "select_num": self.select_num,
-                  "controller_train_steps": self.controller_train_steps,
-                  "controller_num_aggregate": self.controller_num_aggregate,
-                  "controller_num_samples": self.controller_num_samples,
-                  "controller_epoch_samples": self.controller_epoch_samples,
-                  "stop_skip_limit": self.stop_skip_limit, "stop_rank_patience": self.stop_rank_patience}
-        bad = [f"{key}={value}" for key, value in counts.items() if value < 1]
-        if bad:
-            raise ConfigError(f"{', '.join(bad)}: these counts must be >= 1")
+        if self.arch_LR <= 0:
+            raise ConfigError(f"arch_LR must be > 0, got {self.arch_LR}")
+        require_positive(self, "channel", "num_cells")
 
 
-def _choice(obj: Any, key: str, allowed: tuple[str, ...]) -> None:
+def require_positive(obj: Any, *keys: str) -> None:
+    """One ConfigError naming every count among ``keys`` of ``obj`` that is below 1."""
+    bad = [f"{key}={getattr(obj, key)}" for key in keys if getattr(obj, key) < 1]
+    if bad:
+        raise ConfigError(f"{', '.join(bad)}: {'these counts' if len(bad) > 1 else 'this count'} must be >= 1")
+
+
+def require_choice(obj: Any, key: str, allowed: tuple[str, ...]) -> None:
+    """A ConfigError unless ``obj.key`` is one of ``allowed``."""
     value = getattr(obj, key)
     if value not in allowed:
         raise ConfigError(f"{key}={value!r} is not supported; expected one of {', '.join(allowed)}")

@@ -12,9 +12,9 @@ from ..registry import Registry
 
 @dataclass(frozen=True)
 class AlgorithmSpec:
-    """A registered search: its task class, the :class:`SearchConfig` values its name fixes and the
-    base name of its shipped recipes (``configs/search/<space>/<recipe>[-NASNet-CIFAR].json``; None: none
-    shipped, the caller passes one)."""
+    """A registered search: its task class, the settings values its name fixes and the base name of its
+    shipped recipes (``configs/search/<space>/<recipe>[-NASNet-CIFAR].json``; None: none shipped, the
+    caller passes one)."""
 
     task: type
     fixed: dict[str, Any] = field(default_factory=dict)
@@ -25,6 +25,11 @@ class AlgorithmSpec:
     def spaces(self) -> tuple[str, ...]:
         """The spaces this name runs on: the task's, or fewer where the name says so."""
         return self.only_spaces or self.task.spaces
+
+    @property
+    def settings(self) -> type[SearchConfig]:
+        """The task's settings dataclass: :class:`SearchConfig`'s shared fields plus the algorithm's own."""
+        return self.task.Settings
 
 
 ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm", modules=("autodl.algorithms.oneshot",))
@@ -43,13 +48,25 @@ def register_algorithm(name: str, recipe: str | None = None, spaces: tuple[str, 
     return add
 
 
-def algorithm_config(name: str, search: SearchConfig) -> SearchConfig:
-    """``search`` with the values fixed by algorithm ``name``; refuses a space the algorithm does not offer."""
+def algorithm_config(name: str, search: SearchConfig | None = None, **settings: Any) -> SearchConfig:
+    """The settings of algorithm ``name``: the values of ``search`` that its settings class has (every
+    shared one; another algorithm's own are dropped), then ``settings``, then the values its name fixes.
+    Refuses a key it does not have and a space it does not offer, each with one line."""
     spec = ALGORITHMS.get(name)
-    if search.space not in spec.spaces:
-        raise ConfigError(f"algorithm {name!r} is not offered on the {search.space!r} space; "
+    names = {f.name for f in dataclasses.fields(spec.settings)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
+        own = sorted(names - {f.name for f in dataclasses.fields(SearchConfig)})
+        raise ConfigError(f"{unknown[0]!r} is not a setting of {name!r}; its own settings are: "
+                          f"{', '.join(own) or 'none'} (plus the shared SearchConfig ones)")
+    values = {} if search is None else {f.name: getattr(search, f.name) for f in dataclasses.fields(search)
+                                        if f.name in names}
+    values = {**values, **settings, **spec.fixed}
+    space = values.get("space", spec.settings.__dataclass_fields__["space"].default)
+    if space not in spec.spaces:
+        raise ConfigError(f"algorithm {name!r} is not offered on the {space!r} space; "
                           f"it runs on: {', '.join(spec.spaces)}")
-    return dataclasses.replace(search, **spec.fixed)
+    return spec.settings(**values)
 
 
 def create_algorithm(name: str, supernet: Any, loaders: Any, optim: Any, search: SearchConfig, device: Any,
@@ -59,3 +76,16 @@ def create_algorithm(name: str, supernet: Any, loaders: Any, optim: Any, search:
     task = spec.task(supernet, loaders, optim, algorithm_config(name, search), device, **options)
     task.name = name
     return task
+
+
+def settings_by_algorithm() -> dict[str, type[SearchConfig]]:
+    """Every registered algorithm's settings class, by name (the entry points build their flags from these)."""
+    return {name: ALGORITHMS.get(name).settings for name in ALGORITHMS.names()}
+
+
+def always_fixed_settings() -> tuple[str, ...]:
+    """The settings that every algorithm having them fixes by its name (DARTS's ``order``): no flag sets them."""
+    owners = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in settings_by_algorithm().items()}
+    names = set().union(*owners.values())
+    return tuple(sorted(n for n in names
+                        if all(n in ALGORITHMS.get(algorithm).fixed for algorithm, own in owners.items() if n in own)))

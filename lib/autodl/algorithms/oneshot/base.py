@@ -27,6 +27,7 @@ from ...engine.losses import build_criterion
 from ...engine.meters import correct_topk
 from ...engine.optim import build_optim_scheduler
 from ...engine.trainer import Task
+from ...errors import CheckpointError
 from ...spaces.nasnet import Genotype
 from ...spaces.nb201 import Arch
 
@@ -59,6 +60,7 @@ class SearchTask(Task):
     """
 
     name: ClassVar[str] = ""
+    Settings: ClassVar[type[SearchConfig]] = SearchConfig  # the algorithm's settings: the shared ones plus its own
     spaces: ClassVar[tuple[str, ...]] = ("nas-bench-201", "darts")
     uses_arch_parameters: ClassVar[bool] = True
     clip_weights: ClassVar[bool] = True
@@ -250,7 +252,9 @@ class SearchTask(Task):
     def state_dict(self) -> dict[str, Any]:
         state = {"supernet": self.supernet.state_dict(), "w_optimizer": self.w_optimizer.state_dict(),
                  "scheduler": self.scheduler.state_dict(), "generator": self.generator.get_state(),
-                 "selected": None if self.selected is None else arch_to_json(self.selected)}
+                 "selected": None if self.selected is None else arch_to_json(self.selected),
+                 # which weights have a gradient tensor: under unused_ops="decay" SGD keeps moving those
+                 "has_grad": [p.grad is not None for p in self.supernet.weight_parameters()]}
         if self.a_optimizer is not None:
             state["a_optimizer"] = self.a_optimizer.state_dict()
         return state
@@ -261,6 +265,11 @@ class SearchTask(Task):
         self.scheduler.load_state_dict(state["scheduler"])
         self.generator.set_state(state["generator"])
         self.selected = None if state["selected"] is None else arch_from_json(state["selected"])
+        if "has_grad" not in state:
+            raise CheckpointError("this checkpoint predates the record of which supernet weights have a gradient, "
+                                  "so the run cannot continue exactly; start it again in a new run directory")
+        for param, has_grad in zip(self.supernet.weight_parameters(), state["has_grad"]):
+            param.grad = torch.zeros_like(param) if has_grad else None
         if self.a_optimizer is not None:
             self.a_optimizer.load_state_dict(state["a_optimizer"])
 

@@ -10,19 +10,34 @@ at ``w +- R v`` with ``R = 0.01 / ||v||``; then the weight step.  Only the weigh
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch.func import functional_call
 
+from ...config import SearchConfig, setting
+from ...errors import ConfigError
 from ..registry import register_algorithm
 from .base import SearchTask
+
+
+@dataclass(frozen=True)
+class DARTSSettings(SearchConfig):
+    order: int = setting(1, "DARTS: 1 (first order) or 2 (the unrolled second-order gradient)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.order not in (1, 2):
+            raise ConfigError(f"order must be 1 (first-order DARTS) or 2 (second order), got {self.order}")
 
 
 @register_algorithm("darts-v1", recipe="DARTS", order=1)
 @register_algorithm("darts-v2", recipe="DARTS", order=2)
 class DARTS(SearchTask):
     """DARTS with ``config.order`` 1 (``darts-v1``) or 2 (``darts-v2``)."""
+
+    Settings = DARTSSettings
 
     def search_step(self, inputs, targets, arch_inputs, arch_targets) -> dict[str, Any]:
         if self.config.order == 1:

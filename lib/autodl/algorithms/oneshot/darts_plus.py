@@ -12,14 +12,26 @@ the checkpoint (a resumed finished search does not train on) and the result arti
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
 
+from ...config import require_positive, setting
 from ...spaces.nasnet import Genotype
 from ...spaces.nb201 import Arch
 from ..registry import register_algorithm
-from .darts import DARTS
+from .darts import DARTS, DARTSSettings
+
+
+@dataclass(frozen=True)
+class DARTSPlusSettings(DARTSSettings):
+    stop_skip_limit: int = setting(2, "DARTS+: stop once the derived normal cell holds this many skip_connect ops")
+    stop_rank_patience: int = setting(10, "DARTS+: stop once the conv ops' ranking held this many epochs")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_positive(self, "stop_skip_limit", "stop_rank_patience")
 
 
 def learnable_ranking(alphas: Sequence[torch.Tensor], op_lists: Sequence[Sequence[str]]) -> list[list[list[int]]]:
@@ -78,6 +90,8 @@ class EarlyStopping:
 @register_algorithm("darts+", recipe="DARTS+", order=2)
 class DARTSPlus(DARTS):
     """DARTS (``config.order`` 1 or 2) that stops early by the DARTS+ criteria."""
+
+    Settings = DARTSPlusSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,17 +10,30 @@ accuracy is the validation accuracy, as in the original.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from ...errors import DivergenceError
+from ...config import SearchConfig, setting
+from ...errors import ConfigError, DivergenceError
 from ..registry import register_algorithm
 from .base import SearchTask
 
 
 MAX_GUMBEL_DRAWS = 5
+
+
+@dataclass(frozen=True)
+class GDASSettings(SearchConfig):
+    tau_max: float = setting(10.0, "GDAS: Gumbel-softmax temperature of the first epoch")
+    tau_min: float = setting(0.1, "GDAS: temperature of the last epoch (linear in between)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.tau_min <= self.tau_max:
+            raise ConfigError(f"need 0 < tau_min <= tau_max, got tau_min={self.tau_min}, tau_max={self.tau_max}")
 
 
 def gumbel_hard(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> tuple[torch.Tensor, list[int]]:
@@ -48,6 +61,8 @@ def gumbel_hard(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> 
 @register_algorithm("gdas", recipe="GDAS")
 class GDAS(SearchTask):
     """Gradient-based search using differentiable architecture sampling."""
+
+    Settings = GDASSettings
 
     tau = 10.0
 

@@ -20,11 +20,14 @@ the authors' code: :data:`~autodl.spaces.nasnet.NASP_NORMAL_OPS` in normal cells
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from ...config import SearchConfig, setting
+from ...errors import ConfigError
 from ...models.ops import build_op
 from ..registry import register_algorithm
 from .base import SearchTask, prefixed
@@ -43,10 +46,22 @@ def op_costs(op_names: list[str] | tuple[str, ...], channels: int) -> torch.Tens
     return counts / counts.max().clamp_min(1.0)
 
 
+@dataclass(frozen=True)
+class NASPSettings(SearchConfig):
+    complexity_weight: float = setting(0.0, "NASP: weight of the parameter-count regulariser (eta)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.complexity_weight < 0:
+            raise ConfigError(f"complexity_weight must be >= 0, got {self.complexity_weight}")
+
+
 @register_algorithm("nasp", recipe="NASP")
 @register_algorithm("nasp-12ops", recipe="NASP-12ops", spaces=("darts",), op_set="nasp-12ops")
 class NASP(SearchTask):
     """Proximal-iteration search: continuous parameters in [0, 1], discrete forward and backward."""
+
+    Settings = NASPSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,17 +7,30 @@ after training and its cell is the answer.  There are no architecture parameters
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from ...config import SearchConfig, require_positive, setting
 from ..registry import register_algorithm
 from .base import SearchTask, prefixed
+
+
+@dataclass(frozen=True)
+class RSPSSettings(SearchConfig):
+    select_num: int = setting(100, "RSPS: random cells scored per selection")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_positive(self, "select_num")
 
 
 @register_algorithm("rsps", recipe="RANDOM")
 class RSPS(SearchTask):
     """Random NAS with parameter sharing."""
+
+    Settings = RSPSSettings
 
     uses_arch_parameters = False
 

@@ -24,7 +24,7 @@ from ...errors import ConfigError
 from ...models import create_model
 from ...spaces.artifact import save_artifact
 from ...spaces.nasnet import Genotype
-from ..registry import algorithm_config, create_algorithm
+from ..registry import ALGORITHMS, algorithm_config, create_algorithm
 
 SUPERNETS = {"nas-bench-201": "search.nb201", "darts": "search.nasnet"}
 ARTIFACT_SPACE = {"nas-bench-201": "nas-bench-201", "darts": "nasnet"}
@@ -40,9 +40,10 @@ class SearchResult(NamedTuple):
     task: Any
 
 
-def load_search_recipe(path: str | os.PathLike, **search_overrides: Any) -> tuple[OptimConfig, SearchConfig]:
-    """Read a search recipe ``{"optim": {OptimConfig}, "search": {SearchConfig}}`` (``configs/search``);
-    ``search_overrides`` that are not None replace SearchConfig keys."""
+def load_search_recipe(path: str | os.PathLike, algorithm: str, **search_overrides: Any) -> tuple[OptimConfig, SearchConfig]:
+    """Read a search recipe ``{"optim": {OptimConfig}, "search": {settings}}`` (``configs/search``) for
+    ``algorithm``: the search section holds the shared :class:`SearchConfig` keys and the algorithm's own
+    (its ``Settings``); ``search_overrides`` that are not None replace them."""
     data = read_json_object(path, 'a search recipe {"optim": {...}, "search": {...}}')
     unknown = sorted(set(data) - {"optim", "search"})
     if unknown or "optim" not in data:
@@ -50,8 +51,8 @@ def load_search_recipe(path: str | os.PathLike, **search_overrides: Any) -> tupl
                           f"got {', '.join(sorted(data))}")
     search = dict(data.get("search", {}))
     search.update({k: v for k, v in search_overrides.items() if v is not None})
-    return (config_from_dict(OptimConfig, data["optim"], f"{path}: optim"),
-            config_from_dict(SearchConfig, search, f"{path}: search"))
+    settings = config_from_dict(ALGORITHMS.get(algorithm).settings, search, f"{path}: search")
+    return config_from_dict(OptimConfig, data["optim"], f"{path}: optim"), algorithm_config(algorithm, settings)
 
 
 def supernet_config(search: SearchConfig, num_classes: int) -> dict[str, Any]:

@@ -10,13 +10,24 @@ the DARTS space, where the original never finished SETN.
 from __future__ import annotations
 
 import heapq
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import torch.nn.functional as F
 
+from ...config import SearchConfig, require_positive, setting
 from ..registry import register_algorithm
 from .base import SearchTask, prefixed
+
+
+@dataclass(frozen=True)
+class SETNSettings(SearchConfig):
+    select_num: int = setting(100, "SETN: cells of highest probability scored per selection")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_positive(self, "select_num")
 
 
 def top_k_structures(log_probs: Sequence[np.ndarray], k: int) -> list[tuple[list[list[int]], float]]:
@@ -57,6 +68,8 @@ def top_k_structures(log_probs: Sequence[np.ndarray], k: int) -> list[tuple[list
 @register_algorithm("setn", recipe="SETN")
 class SETN(SearchTask):
     """Self-evaluated template network."""
+
+    Settings = SETNSettings
 
     clip_weights = False
 

@@ -1,0 +1,25 @@
+"""The tiny sizes the search tests share (CPU seconds), given to each algorithm where it has the setting."""
+import dataclasses
+
+from autodl.algorithms import ALGORITHMS, algorithm_config
+from autodl.cli.settings import flag_name
+
+# small enough for CPU tests; the selections and the controller do a few evaluations each
+TINY = dict(channel=2, num_cells=1, select_num=3, controller_train_steps=2, controller_num_aggregate=2,
+            controller_num_samples=3, controller_epoch_samples=2)
+
+
+def tiny_values(name: str, **extra) -> dict:
+    """``TINY`` and ``extra``, each key where algorithm ``name``'s settings have it."""
+    own = {f.name for f in dataclasses.fields(ALGORITHMS.get(name).settings)}
+    return {key: value for key, value in {**TINY, **extra}.items() if key in own}
+
+
+def tiny_settings(name: str, space: str = "nas-bench-201", **extra):
+    """Algorithm ``name``'s settings at the tiny sizes on ``space``."""
+    return algorithm_config(name, space=space, **tiny_values(name, **extra))
+
+
+def tiny_flags(name: str, **extra) -> list[str]:
+    """The tiny sizes as exps/search-cell.py flags for algorithm ``name``."""
+    return [part for key, value in tiny_values(name, **extra).items() for part in (flag_name(key), str(value))]
