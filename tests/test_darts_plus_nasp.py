@@ -19,7 +19,7 @@ from autodl.errors import ConfigError
 from autodl.models import create_model
 from autodl.models.ops import build_op
 from autodl.spaces.artifact import load_artifact
-from autodl.models.supernet_nasnet import MixedEdge
+from autodl.models.mixed import MixedEdge
 from autodl.spaces.nasnet import DARTS_SEARCH_OPS, NASP_NORMAL_OPS, NASP_REDUCE_OPS, SEARCH_OP_SETS, Genotype
 from autodl.spaces.nb201 import Arch
 
@@ -105,7 +105,7 @@ def loaders():
 def nasp_task(loaders, space, name="nasp", **search):
     torch.manual_seed(0)
     config = algorithm_config(name, space=space, channel=2, num_cells=1, **search)
-    return create_algorithm(name, create_model(supernet_config(config, 10)), loaders, OPTIM, config, CPU, seed=0)
+    return create_algorithm(name, create_model(supernet_config(name, config, 10)), loaders, OPTIM, config, CPU, seed=0)
 
 
 @pytest.mark.parametrize("space, name", [("nas-bench-201", "nasp"), ("darts", "nasp"), ("darts", "nasp-12ops")])

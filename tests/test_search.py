@@ -24,7 +24,7 @@ from autodl.spaces.nasnet import Genotype
 from autodl.spaces.nb201 import Arch, all_archs
 
 from helpers import Kill, kill_and_resume
-from tiny_search import tiny_flags, tiny_settings
+from tiny_search import cheapest_per_task, tiny_flags, tiny_settings
 from warm_python import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def loaders():
 def make_task(name, space, loaders, seed=0):
     torch.manual_seed(seed)
     search = tiny_settings(name, space)  # nasp-12ops searches its own op lists
-    return create_algorithm(name, create_model(supernet_config(search, 10)), loaders, OPTIM, search, CPU, seed=seed)
+    return create_algorithm(name, create_model(supernet_config(name, search, 10)), loaders, OPTIM, search, CPU, seed=seed)
 
 
 def two_steps(task):
@@ -125,7 +125,7 @@ def test_enas_controller_learns_at_the_epoch_end(mode, loaders, monkeypatch):
 
     def recording(log_prob, entropy, accuracy, baseline, weight, decay, mode):
         result = reinforce_loss(log_prob, entropy, accuracy, baseline, weight, decay, mode)
-        calls.append(dict(reference=baseline, entropy=float(entropy), accuracy=accuracy, baseline=result[1],
+        calls.append(dict(reference=baseline, entropy=float(entropy.detach()), accuracy=accuracy, baseline=result[1],
                           reward=result[2]))
         return result
 
@@ -158,14 +158,7 @@ def search_command(name, space, epochs):
                              "--save-dir", str(save_dir), "--epochs", str(epochs), "--seed", "11", *flags, *RUN_FLAGS]
 
 
-# One case per kind of search state runs on the fast path: DARTS alpha + Adam with the early-stopping state
-# (darts+-v1), the sampling generator (setn), the controller and its baseline (enas), and the Gumbel
-# generator and tau with the NASNet supernet and its genotype artifacts (gdas on darts). Every other
-# registered case (same state kinds, or 1-3 minutes on the NASNet space: DARTS-V2 takes 30 s an epoch) is
-# marked slow.
-FAST_RESUME = {("darts+-v1", "nas-bench-201"), ("setn", "nas-bench-201"), ("enas", "nas-bench-201"),
-               ("gdas", "darts")}
-RESUME_CASES = [pytest.param(name, space, marks=() if (name, space) in FAST_RESUME else pytest.mark.slow)
+RESUME_CASES = [pytest.param(name, space, marks=() if (name, space) in cheapest_per_task(CASES) else pytest.mark.slow)
                 for name, space in CASES]
 
 
@@ -198,6 +191,9 @@ class SmoothSuperNet(torch.nn.Module):
 
     def arch_parameters(self):
         return [self.arch]
+
+    def extra_arch_parameters(self):
+        return {}
 
     def weight_parameters(self):
         return [self.project, self.edges, self.head]
@@ -308,7 +304,7 @@ def test_enas_reinforce_terms_on_hand_made_numbers():
         loss, new_baseline, reward = reinforce_loss(log_prob, entropy, accuracy=0.5, baseline=baseline,
                                                     entropy_weight=0.1, decay=0.9, mode=mode)
         loss.backward()
-        return float(loss), new_baseline, reward, float(log_prob.grad), entropy.grad
+        return float(loss.detach()), new_baseline, reward, float(log_prob.grad), entropy.grad
 
     # the original: the sample's baseline 0.4 - 0.1 (0.4 - 0.65) = 0.425 moves with the reward, so the loss is
     # -log_prob x 0.9 x (reward - 0.4) = 2 x 0.225, and the entropy's gradient is -log_prob x 0.9 x 0.1 = 0.18

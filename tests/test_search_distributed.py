@@ -9,14 +9,20 @@ from pathlib import Path
 import pytest
 import torch
 
+from autodl.algorithms import ALGORITHMS
+
 from helpers import free_port
+from tiny_search import cost
 
 WORKER = Path(__file__).with_name("search_ddp_worker.py")
 
 
-# gdas on the NASNet space (two architecture tensors, Gumbel draws) repeats the same guarantees at 2x the cost
-@pytest.mark.parametrize("algorithm,space", [("darts-v1", "nas-bench-201"),
-                                             pytest.param("gdas", "darts", marks=pytest.mark.slow)])
+CASES = [(name, space) for name in ALGORITHMS.names() for space in ALGORITHMS.get(name).spaces]
+FAST = min(CASES, key=lambda case: cost(*case))  # one run on the fast path, every registered case with -m slow
+
+
+@pytest.mark.parametrize("algorithm,space", [pytest.param(*case, marks=() if case == FAST else pytest.mark.slow)
+                                             for case in CASES])
 def test_two_gloo_processes_search_the_same_architecture_on_different_shards(tmp_path, algorithm, space):
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
                str(free_port()), str(WORKER), str(tmp_path), algorithm, space]

@@ -17,7 +17,7 @@ from autodl.algorithms.oneshot.run import supernet_config
 from autodl.config import OptimConfig
 from autodl.data.search import get_search_loaders
 from autodl.models import create_model
-from autodl.models.supernet_nasnet import MixedEdge
+from autodl.models.mixed import MixedEdge
 from autodl.spaces.nb201 import OP_NAMES, Arch
 from tiny_search import tiny_values
 
@@ -42,7 +42,7 @@ def batch(loaders):
 def make_task(name, loaders, space="nas-bench-201", seed=0):
     torch.manual_seed(seed)
     search = algorithm_config(name, space=space, **tiny_values(name, **SMALL))
-    return create_algorithm(name, create_model(supernet_config(search, 10)), loaders, OPTIM, search, CPU, seed=seed)
+    return create_algorithm(name, create_model(supernet_config(name, search, 10)), loaders, OPTIM, search, CPU, seed=seed)
 
 
 def spy(monkeypatch, owner, attribute):

@@ -5,12 +5,16 @@ weighted, indices-only and GDAS modes; and in the GDAS mode only the selected op
 The equivalence runs in float64, where the two formulations agree to ~1e-12 and the 1e-5 bound tests
 the formulation itself; a float32 run (the real one: NHWC oneDNN convolutions on the CPU) checks the
 logits to 1e-5 and the gradients to float32 rounding amplified by the tiny batches' batch norms."""
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from autodl.algorithms.oneshot.gdas import gumbel_hard
-from autodl.models.supernet_nb201 import CONV1, CONV3, NB201SuperNet, PerOpSearchCell, SearchCell, per_op_copy, per_op_names
+from autodl.errors import ConfigError
+from autodl.models.supernet_nb201 import (CONV1, CONV3, EdgeCell, NB201SuperNet, PerOpSearchCell, SearchCell,
+                                          per_op_copy, per_op_names)
 from autodl.spaces.nb201 import EDGES
 
 TOL = dict(rtol=0, atol=1e-5)
@@ -185,3 +189,63 @@ def test_search_cell_state_dict_layout(track):
     assert set(cell.state_dict()) == keys
     assert cell.conv3x3[0].shape == (4, 4, 3, 3) and cell.conv1x1[5].shape == (4, 4, 1, 1)
     assert cell.bn3x3_0_mean is None if not track else cell.bn3x3_0_mean.shape == (12,)
+
+
+def edge_cell_copy(net: NB201SuperNet):
+    """``net`` rebuilt from :class:`EdgeCell` (one MixedEdge per edge) with the same weights, and the map from
+    ``net``'s parameter names to the copy's."""
+    names = {fused: re.sub(r"\.edges\.(\d+)\.", r".edges.\1.ops.", ref) for fused, ref in per_op_names(net).items()}
+    per_op = dict(per_op_copy(net).named_parameters())
+    copy = NB201SuperNet(net.C, net.N, net.num_classes, cell=EdgeCell).to(net.arch.dtype)
+    targets = dict(copy.named_parameters())
+    with torch.no_grad():
+        for fused, ref in per_op_names(net).items():
+            targets[names[fused]].copy_(per_op[ref])
+    return copy, names
+
+
+@pytest.mark.parametrize("mode", ["weighted", "indices", "gdas"])
+def test_the_mixed_edge_cell_computes_what_the_fused_cell_computes(mode):
+    """The replaceable per-edge cell (a relaxation variant's base) against the fused cell: logits, every
+    gradient, and which weights get one (ops that did not run: none), float64."""
+    net, _ = make_pair(False)
+    edge_net, names = edge_cell_copy(net)
+    assert len(list(edge_net.parameters())) == len(list(net.parameters()))
+    inputs = torch.randn(4, 3, 8, 8, dtype=torch.float64)
+    for training in (True, False):
+        net.train(training)
+        edge_net.train(training)
+        for arch in ARCHS:
+            logits, arch_grad = run(net, inputs, mode, arch)
+            want_logits, want_arch_grad = run(edge_net, inputs, mode, arch)
+            torch.testing.assert_close(logits, want_logits, **TOL)
+            edge_params = dict(edge_net.named_parameters())
+            for name, param in net.named_parameters():
+                want = edge_params[names[name]].grad
+                assert (param.grad is None) == (want is None), name
+                if want is not None:
+                    torch.testing.assert_close(param.grad, want, **TOL)
+
+
+def test_a_cells_extra_architecture_tensors_are_held_by_the_supernet_and_passed_by_name():
+    class Scaled(EdgeCell):
+        extra_arch_shapes = {"edge_logits": (6,)}
+
+        def edge_scales(self, edge_logits):
+            return 2 * torch.sigmoid(edge_logits)
+
+    net = NB201SuperNet(2, 1, 5, cell=Scaled).double()
+    extra = net.extra_arch_parameters()["edge_logits"]
+    assert tuple(extra.shape) == (6,) and all(p is not extra for p in net.weight_parameters())
+    assert "arch_extra.edge_logits" in net.state_dict()
+    inputs = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    weights = [F.softmax(net.arch, -1)]
+    net(inputs, weights=weights, edge_logits=extra)[1].sum().backward()
+    assert extra.grad is not None and extra.grad.abs().sum() > 0
+    with torch.no_grad():
+        extra.zero_()  # scales 1: the plain cell's value
+    plain = NB201SuperNet(net.C, net.N, net.num_classes, cell=EdgeCell).double()
+    plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith("arch_extra")})
+    torch.testing.assert_close(net(inputs, weights=weights, edge_logits=extra)[1], plain(inputs, weights=weights)[1])
+    with pytest.raises(ConfigError, match=r"take the architecture inputs \['edge_logits'\]; got none"):
+        net(inputs, weights=weights)

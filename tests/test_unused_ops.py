@@ -15,7 +15,7 @@ from autodl.algorithms.oneshot.run import supernet_config
 from autodl.config import UNUSED_OP_UPDATES, OptimConfig, SearchConfig
 from autodl.data.search import SearchLoaders, get_search_loaders
 from autodl.models import create_model
-from autodl.models.supernet_nasnet import MixedEdge
+from autodl.models.mixed import MixedEdge
 from autodl.models.supernet_nb201 import per_op_copy, per_op_names
 
 from tiny_search import tiny_settings
@@ -35,10 +35,16 @@ NB201_STEPS = [
 ]
 
 
+def base_algorithm(space: str) -> str:
+    """A registered algorithm that takes the base task's weight and architecture steps on ``space``."""
+    return next(n for n in ALGORITHMS.names() if space in ALGORITHMS.get(n).spaces
+                and ALGORITHMS.get(n).task.uses_arch_parameters and ALGORITHMS.get(n).task.clip_weights)
+
+
 def tiny_supernet(space: str) -> nn.Module:
     torch.manual_seed(0)
     search = SearchConfig(space=space, channel=4 if space == "nas-bench-201" else 2, num_cells=1)
-    net = create_model(supernet_config(search, 5)).double()
+    net = create_model(supernet_config(base_algorithm(space), search, 5)).double()
     with torch.no_grad():
         for alpha in net.arch_parameters():
             alpha.normal_()
@@ -128,8 +134,7 @@ def plain_training(model: nn.Module, unused_ops: str) -> torch.optim.SGD:
 def task_training(net: nn.Module, unused_ops: str):
     """The same steps through a search task's ``weight_step`` / ``arch_step`` on the fused supernet."""
     search = SearchConfig(space=net.space, unused_ops=unused_ops, channel=net.C, num_cells=1)
-    name = next(n for n in ALGORITHMS.names() if net.space in ALGORITHMS.get(n).spaces  # the base task's steps
-                and ALGORITHMS.get(n).task.uses_arch_parameters and ALGORITHMS.get(n).task.clip_weights)
+    name = base_algorithm(net.space)
     task = create_algorithm(name, net, SearchLoaders([], [], []), OPTIM, algorithm_config(name, search), CPU)
     data = batches()
     for weight_choice, arch_choice in choices(net, torch.Generator().manual_seed(2)):
@@ -198,7 +203,7 @@ def loaders():
 def search_states(name: str, unused_ops: str, per_op: bool, loaders):
     torch.manual_seed(0)
     search = tiny_settings(name, unused_ops=unused_ops)
-    net = create_model(supernet_config(search, 10)).double()
+    net = create_model(supernet_config(name, search, 10)).double()
     names = per_op_names(net)
     if per_op:
         net = per_op_copy(net)

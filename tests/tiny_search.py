@@ -23,3 +23,20 @@ def tiny_settings(name: str, space: str = "nas-bench-201", **extra):
 def tiny_flags(name: str, **extra) -> list[str]:
     """The tiny sizes as exps/search-cell.py flags for algorithm ``name``."""
     return [part for key, value in tiny_values(name, **extra).items() for part in (flag_name(key), str(value))]
+
+
+SPACE_COST = {"nas-bench-201": 0, "darts": 1}  # a tiny NASNet-space search costs several NB201 ones
+
+
+def cost(name: str, space: str) -> tuple:
+    """How expensive a tiny search is, as a sort key: the space, then second-order steps."""
+    return SPACE_COST.get(space, len(SPACE_COST)), ALGORITHMS.get(name).fixed.get("order", 1), name
+
+
+def cheapest_per_task(cases) -> set:
+    """Of (algorithm, space) ``cases``, the cheapest one of every registered task class (names sharing a
+    class, e.g. a first- and second-order variant, take the same steps and hold the same state)."""
+    best: dict = {}
+    for name, space in sorted(cases, key=lambda case: cost(*case)):
+        best.setdefault(ALGORITHMS.get(name).task, (name, space))
+    return set(best.values())

@@ -23,8 +23,12 @@ class AlgorithmSpec:
 
     @property
     def spaces(self) -> tuple[str, ...]:
-        """The spaces this name runs on: the task's, or fewer where the name says so."""
-        return self.only_spaces or self.task.spaces
+        """The spaces this name runs on: those the task has a supernet for, or fewer where the name says so."""
+        return self.only_spaces or tuple(self.task.supernets)
+
+    def supernet(self, space: str) -> str:
+        """The registered supernet model this algorithm searches ``space`` with."""
+        return self.task.supernets[space]
 
     @property
     def settings(self) -> type[SearchConfig]:

@@ -14,9 +14,10 @@ from ..registry import Registry
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
 
-def register_model(name: str):
-    """Decorator registering a model builder; its keyword arguments are the config keys."""
-    return MODELS.register(name)
+def register_model(name: str, builder: Callable[..., nn.Module] | None = None):
+    """Register a model builder (a class or a function; its keyword arguments are the config keys);
+    without ``builder`` it returns a decorator."""
+    return MODELS.register(name, builder)
 
 
 def resolve_model_config(config: Mapping[str, Any] | str | os.PathLike, **overrides: Any) -> dict[str, Any]:

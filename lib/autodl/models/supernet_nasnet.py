@@ -10,7 +10,7 @@ only the selected op runs).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -19,35 +19,21 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..spaces.nasnet import SEARCH_OP_SETS, Genotype, derive_genotype, edge_keys, num_edges
-from .ops import FactorizedReduce, ReLUConvBN, build_op
+from .mixed import MixedEdge, check_arch_inputs, check_choice, extra_arch_tensors, link_unused, mixed_node
+from .ops import FactorizedReduce, ReLUConvBN
 from .registry import register_model
-from .supernet_nb201 import check_choice, link_unused
 
 STEPS, MULTIPLIER, STEM_MULTIPLIER = 4, 4, 3
 
 
-class MixedEdge(nn.Module):
-    """Every candidate op of one edge (``none``, where listed, is the zero op, never computed)."""
-
-    def __init__(self, C: int, stride: int, track_running_stats: bool, op_names: Sequence[str]) -> None:
-        super().__init__()
-        self.ops = nn.ModuleList(build_op(name, C, C, stride, False, track_running_stats) for name in op_names)
-        self.zero = op_names.index("none") if "none" in op_names else None
-        self.stride = stride
-
-    def forward(self, inputs: torch.Tensor, weights: torch.Tensor | None, index: int | None) -> torch.Tensor | None:
-        """The edge output, or None when it is exactly zero (``none`` selected)."""
-        if index is None:
-            terms = [weights[k] * op(inputs) for k, op in enumerate(self.ops) if k != self.zero]
-            return sum(terms[1:], terms[0])
-        if index == self.zero:
-            return None
-        output = self.ops[index](inputs)
-        return output if weights is None else weights[index] * output
-
-
 class NASNetSearchCell(nn.Module):
-    """Preprocess the two inputs to C channels, then node i sums one mixed edge from each earlier state."""
+    """Preprocess the two inputs to C channels, then node i sums one mixed edge (:attr:`Edge`) from each
+    earlier state.  A relaxation variant subclasses it: another ``Edge`` class, ``extra_arch_shapes``
+    (name -> shape of extra architecture tensors, shared by all cells and passed to ``forward`` by name)
+    and :meth:`edge_scales` (per-edge multipliers from them)."""
+
+    Edge: ClassVar[type[MixedEdge]] = MixedEdge
+    extra_arch_shapes: ClassVar[dict[str, tuple[int, ...]]] = {}
 
     def __init__(self, C_prev_prev: int, C_prev: int, C: int, reduction: bool, reduction_prev: bool,
                  track_running_stats: bool, op_names: Sequence[str]) -> None:
@@ -56,30 +42,21 @@ class NASNetSearchCell(nn.Module):
         self.preprocess0 = (FactorizedReduce(C_prev_prev, C, 2, False, track_running_stats) if reduction_prev
                             else ReLUConvBN(C_prev_prev, C, 1, 1, 0, 1, False, track_running_stats))
         self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0, 1, False, track_running_stats)
-        self.edges = nn.ModuleList(MixedEdge(C, 2 if reduction and j < 2 else 1, track_running_stats, op_names)
+        self.edges = nn.ModuleList(self.Edge(C, 2 if reduction and j < 2 else 1, track_running_stats, op_names)
                                    for i in range(STEPS) for j in range(i + 2))
         self.out_channels = MULTIPLIER * C
 
+    def edge_scales(self, **arch_inputs: torch.Tensor) -> torch.Tensor | None:
+        """Per-edge multipliers of the edge outputs (default: none; a variant's edge normalisation)."""
+        return None
+
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor | None,
-                indices: Sequence[int] | None) -> torch.Tensor:
+                indices: Sequence[int] | None, **arch_inputs: torch.Tensor) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
-        edge = 0
+        scales = self.edge_scales(**arch_inputs)
         for i in range(STEPS):
-            total, constant = None, None
-            for j in range(i + 2):
-                index = None if indices is None else indices[edge]
-                if weights is not None and index is not None:  # GDAS: unselected weights enter as constants
-                    rest = weights[edge].sum() - weights[edge, index]
-                    constant = rest if constant is None else constant + rest
-                out = self.edges[edge](states[j], None if weights is None else weights[edge], index)
-                if out is not None:
-                    total = out if total is None else total + out
-                edge += 1
-            if total is None:  # every edge of the node is `none`
-                batch, channels, height, width = states[1].shape
-                stride = 2 if self.reduction else 1
-                total = states[1].new_zeros(batch, channels, -(-height // stride), -(-width // stride))
-            states.append(total if constant is None else total + constant)
+            states.append(mixed_node(self.edges, states, num_edges(i), weights, indices, self._zeros(states[1]),
+                                     scales))
         output = torch.cat(states[-MULTIPLIER:], dim=1)
         if indices is None:  # every edge runs an op with an output
             return output
@@ -88,17 +65,24 @@ class NASNetSearchCell(nn.Module):
                 if indices[num_edges(i) + j] != self.edges[num_edges(i) + j].zero}
         return link_unused(output, [states[j] for j in (0, 1) if j not in read])
 
+    def _zeros(self, state: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """A node whose edges are all ``none``: zeros of a node's shape."""
+        batch, channels, height, width = state.shape
+        stride = 2 if self.reduction else 1
+        return lambda: state.new_zeros(batch, channels, -(-height // stride), -(-width // stride))
+
 
 class NASNetSuperNet(nn.Module):
     """Stem (3C), N normal cells at C, a reduction to 2C, N-1 normal cells, a reduction to 4C, N-1 normal
     cells, then BN + ReLU, global pooling and a linear classifier (spec 1.5; C=16, N=2 gives 6 cells).
-    ``op_lists`` holds the op names of each architecture tensor's columns: (normal cell, reduction cell)."""
+    ``op_lists`` holds the op names of each architecture tensor's columns: (normal cell, reduction cell).
+    ``cell``: the search-cell class (a :class:`NASNetSearchCell` subclass for a relaxation variant)."""
 
     edge_names = tuple(f"{kind} {key}" for kind in ("normal", "reduce") for key in edge_keys(STEPS))
     space = "darts"
 
     def __init__(self, C: int = 16, N: int = 2, num_classes: int = 10, track_running_stats: bool = False,
-                 op_set: str = "default") -> None:
+                 op_set: str = "default", cell: type[NASNetSearchCell] = NASNetSearchCell) -> None:
         super().__init__()
         if C < 1 or N < 1:
             raise ConfigError(f"the NASNet supernet needs C >= 1 and N >= 1, got C={C}, N={N}")
@@ -111,30 +95,36 @@ class NASNetSuperNet(nn.Module):
         layout = [(C, False)] * N + [(2 * C, True)] + [(2 * C, False)] * (N - 1) + [(4 * C, True)] + [(4 * C, False)] * (N - 1)
         cells, C_prev_prev, C_prev, reduction_prev = [], stem, stem, False
         for width, reduction in layout:
-            cell = NASNetSearchCell(C_prev_prev, C_prev, width, reduction, reduction_prev, track_running_stats,
-                                    self.op_lists[1 if reduction else 0])
-            cells.append(cell)
-            C_prev_prev, C_prev, reduction_prev = C_prev, cell.out_channels, reduction
+            cells.append(cell(C_prev_prev, C_prev, width, reduction, reduction_prev, track_running_stats,
+                              self.op_lists[1 if reduction else 0]))
+            C_prev_prev, C_prev, reduction_prev = C_prev, cells[-1].out_channels, reduction
         self.cells = nn.ModuleList(cells)
         self.lastact = nn.Sequential(nn.BatchNorm2d(C_prev), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(C_prev, num_classes)
         edges = num_edges(STEPS)
         self.arch_normal = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_lists[0])))
         self.arch_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_lists[1])))
+        self.arch_extra = extra_arch_tensors(cell)
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.arch_normal, self.arch_reduce]
+
+    def extra_arch_parameters(self) -> dict[str, nn.Parameter]:
+        return dict(self.arch_extra.items())
 
     def weight_parameters(self) -> list[nn.Parameter]:
         return [p for name, p in self.named_parameters() if not name.startswith("arch_")]
 
     def forward(self, inputs: torch.Tensor, weights: Sequence[torch.Tensor] | None = None,
-                indices: Sequence[Sequence[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                indices: Sequence[Sequence[int]] | None = None,
+                **arch_inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_choice(weights, indices, [tuple(a.shape) for a in self.arch_parameters()])
+        check_arch_inputs(arch_inputs, self.arch_extra)
         s0 = s1 = self.stem(inputs)
         for cell in self.cells:
             k = 1 if cell.reduction else 0
-            s0, s1 = s1, cell(s0, s1, None if weights is None else weights[k], None if indices is None else indices[k])
+            s0, s1 = s1, cell(s0, s1, None if weights is None else weights[k], None if indices is None else indices[k],
+                              **arch_inputs)
         features = F.adaptive_avg_pool2d(self.lastact(s1), 1).flatten(1)
         return features, self.classifier(features)
 
@@ -147,8 +137,4 @@ class NASNetSuperNet(nn.Module):
         return f"C={self.C}, N={self.N}, num_classes={self.num_classes}, op_set={self.op_set}"
 
 
-@register_model("search.nasnet")
-def search_nasnet(C: int = 16, N: int = 2, num_classes: int = 10, track_running_stats: bool = False,
-                  op_set: str = "default") -> NASNetSuperNet:
-    """The DARTS/NASNet-space search supernet (4 steps, multiplier 4, stem multiplier 3)."""
-    return NASNetSuperNet(C, N, num_classes, track_running_stats, op_set)
+register_model("search.nasnet", NASNetSuperNet)

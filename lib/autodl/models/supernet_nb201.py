@@ -24,7 +24,7 @@ Forward modes (``weights`` / ``indices`` are lists with one entry per architectu
 from __future__ import annotations
 
 import copy
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..spaces.nb201 import EDGES, NUM_NODES, OP_NAMES, Arch
 from .nb201 import nb201_cells
+from .mixed import MixedEdge, check_arch_inputs, check_choice, extra_arch_tensors, link_unused, mixed_node
 from .ops import build_op
 from .registry import register_model
 
@@ -41,37 +42,10 @@ NONE, SKIP, CONV1, CONV3, POOL = range(len(OP_NAMES))
 _BN_EPS, _BN_MOMENTUM = 1e-5, 0.1
 
 
-def check_choice(weights: Sequence[torch.Tensor] | None, indices: Sequence[Sequence[int]] | None,
-                 shapes: Sequence[tuple[int, int]]) -> None:
-    """Validate a forward's architecture choice against the supernet's architecture tensors."""
-    if weights is None and indices is None:
-        raise ConfigError("a supernet forward needs op weights, op indices or both; pass weights=[...] "
-                          "(weighted sum) or indices=[...] (a discrete cell)")
-    for name, given in (("weights", weights), ("indices", indices)):
-        if given is not None and len(given) != len(shapes):
-            raise ConfigError(f"{name} has {len(given)} entries; expected {len(shapes)}, one per architecture tensor")
-    for k, shape in enumerate(shapes):
-        if weights is not None and tuple(weights[k].shape) != shape:
-            raise ConfigError(f"weights[{k}] has shape {tuple(weights[k].shape)}; expected {shape}")
-        if indices is not None and (len(indices[k]) != shape[0] or not all(0 <= i < shape[1] for i in indices[k])):
-            raise ConfigError(f"indices[{k}] must hold {shape[0]} op indices in 0..{shape[1] - 1}, got {list(indices[k])}")
-
-
-def link_unused(output: torch.Tensor, unused: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``output`` plus a zero that depends on every tensor of ``unused``.
-
-    The original's ``none`` op returns ``x * 0``, so every value a sampled cell computes stays in the
-    autograd graph and every op that ran gets a gradient (zero where its only way to the loss is
-    through ``none``).  The fused cells never compute ``none``; this zero gives the values that only
-    ``none`` edges read the same link, so which parameters have a gradient, and hence what SGD's
-    weight decay and momentum do to them (reference inventory 8.23), is the per-op model's."""
-    if not unused or not torch.is_grad_enabled():
-        return output
-    return output + sum(value.sum() for value in unused) * 0.0
-
-
 class SearchCell(nn.Module):
     """One NB201 search cell (C channels in and out, stride 1) with parameters grouped by source node."""
+
+    extra_arch_shapes: ClassVar[dict[str, tuple[int, ...]]] = {}
 
     def __init__(self, C: int, track_running_stats: bool) -> None:
         super().__init__()
@@ -183,15 +157,7 @@ class SearchCell(nn.Module):
                 if op in (SKIP, POOL):
                     add(EDGES[e][0], x if op == SKIP else pooled, False, None if selected is None else selected[e])
         output = self._node(totals[NUM_NODES - 1], inputs, None if constants is None else constants[NUM_NODES - 1])
-        return link_unused(output, [nodes[j] for j in self._disconnected(indices)])
-
-    def _disconnected(self, indices: Sequence[int]) -> list[int]:
-        """The nodes before the last from which no path of ops other than ``none`` reaches the output."""
-        reaching = {NUM_NODES - 1}
-        for j in reversed(range(NUM_NODES - 1)):
-            if any(indices[e] != NONE and EDGES[e][0] in reaching for e in self.out_edges[j]):
-                reaching.add(j)
-        return [j for j in range(NUM_NODES - 1) if j not in reaching]
+        return link_unused(output, [nodes[j] for j in disconnected(indices)])
 
     @staticmethod
     def _stacked(params: nn.ParameterList, edges: Sequence[int]) -> torch.Tensor:
@@ -213,41 +179,95 @@ class SearchCell(nn.Module):
         return f"C={self.C}, track_running_stats={self.track}"
 
 
+def disconnected(indices: Sequence[int]) -> list[int]:
+    """The nodes before the last from which no path of ops other than ``none`` reaches the output."""
+    reaching = {NUM_NODES - 1}
+    for j in reversed(range(NUM_NODES - 1)):
+        if any(indices[e] != NONE and to in reaching for e, (to, source) in enumerate(EDGES) if source == j):
+            reaching.add(j)
+    return [j for j in range(NUM_NODES - 1) if j not in reaching]
+
+
+class EdgeCell(nn.Module):
+    """An NB201 search cell of one mixed edge (:attr:`Edge`) per edge, node ``i`` summing its edges from
+    nodes ``0..i-1``: the cell a relaxation variant that changes the mixed op subclasses (another
+    ``Edge``, ``extra_arch_shapes`` and :meth:`edge_scales`, as :class:`~autodl.models.supernet_nasnet.
+    NASNetSearchCell`).  It computes what :class:`SearchCell` computes (tested), one module per op, so
+    without the fused cell's speed."""
+
+    Edge: ClassVar[type[MixedEdge]] = MixedEdge
+    extra_arch_shapes: ClassVar[dict[str, tuple[int, ...]]] = {}
+
+    def __init__(self, C: int, track_running_stats: bool) -> None:
+        super().__init__()
+        self.C, self.track = C, track_running_stats
+        self.edges = nn.ModuleList(self.Edge(C, 1, track_running_stats, OP_NAMES) for _ in EDGES)
+
+    def edge_scales(self, **arch_inputs: torch.Tensor) -> torch.Tensor | None:
+        """Per-edge multipliers of the edge outputs (default: none; a variant's edge normalisation)."""
+        return None
+
+    def forward(self, inputs: torch.Tensor, weights: torch.Tensor | None = None,
+                indices: Sequence[int] | None = None, **arch_inputs: torch.Tensor) -> torch.Tensor:
+        scales = self.edge_scales(**arch_inputs)
+        nodes = [inputs]
+        for to in range(1, NUM_NODES):
+            nodes.append(mixed_node(self.edges, nodes, to * (to - 1) // 2, weights, indices,
+                                    lambda: torch.zeros_like(inputs), scales))
+        if indices is None:
+            return nodes[-1]
+        return link_unused(nodes[-1], [nodes[j] for j in disconnected(indices)])
+
+    def extra_repr(self) -> str:
+        return f"C={self.C}, track_running_stats={self.track}"
+
+
 class NB201SuperNet(nn.Module):
     """Stem, 3 stages of N search cells with ResNet reductions, head; ``arch_parameters`` is one 6 x 5 tensor
     (initialised ``1e-3 * N(0, 1)``) shared by every cell, whose columns ``op_lists[0]`` names.
+    ``cell``: the search-cell class, built as ``cell(C, track_running_stats)`` (default the fused
+    :class:`SearchCell`; an :class:`EdgeCell` subclass for a relaxation variant); the extra architecture
+    tensors it declares are held here and passed to every search cell by name.
     ``forward`` returns ``(features, logits)``."""
 
     op_lists = (OP_NAMES,)
     edge_names = tuple(f"{to}<-{source}" for to, source in EDGES)
     space = "nas-bench-201"
 
-    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, track_running_stats: bool = False) -> None:
+    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, track_running_stats: bool = False,
+                 cell: type[nn.Module] = SearchCell) -> None:
         super().__init__()
         if C < 1 or N < 1:
             raise ConfigError(f"the NB201 supernet needs C >= 1 and N >= 1, got C={C}, N={N}")
         self.C, self.N, self.num_classes = C, N, num_classes
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
-        self.cells = nb201_cells(C, N, lambda width: SearchCell(width, track_running_stats))
+        self.cells = nb201_cells(C, N, lambda width: cell(width, track_running_stats))
+        self.search_cells = frozenset(k for k, module in enumerate(self.cells) if isinstance(module, cell))
         self.lastact = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(4 * C, num_classes)
         self.arch = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(OP_NAMES)))
+        self.arch_extra = extra_arch_tensors(cell)
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.arch]
 
+    def extra_arch_parameters(self) -> dict[str, nn.Parameter]:
+        return dict(self.arch_extra.items())
+
     def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for name, p in self.named_parameters() if name != "arch"]
+        return [p for name, p in self.named_parameters() if not name.startswith("arch")]
 
     def forward(self, inputs: torch.Tensor, weights: Sequence[torch.Tensor] | None = None,
-                indices: Sequence[Sequence[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                indices: Sequence[Sequence[int]] | None = None,
+                **arch_inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_choice(weights, indices, [tuple(self.arch.shape)])
+        check_arch_inputs(arch_inputs, self.arch_extra)
         cell_weights = None if weights is None else weights[0]
         cell_indices = None if indices is None else indices[0]
         features = self.stem(inputs)
-        for cell in self.cells:
-            if isinstance(cell, (SearchCell, PerOpSearchCell)):
-                features = cell(features, cell_weights, cell_indices)
+        for k, cell in enumerate(self.cells):
+            if k in self.search_cells:
+                features = cell(features, cell_weights, cell_indices, **arch_inputs)
             else:
                 features = cell(features)
         features = F.adaptive_avg_pool2d(self.lastact(features), 1).flatten(1)
@@ -263,10 +283,7 @@ class NB201SuperNet(nn.Module):
         return f"C={self.C}, N={self.N}, num_classes={self.num_classes}"
 
 
-@register_model("search.nb201")
-def search_nb201(C: int = 16, N: int = 5, num_classes: int = 10, track_running_stats: bool = False) -> NB201SuperNet:
-    """The NB201 search supernet (C, N, 4 nodes)."""
-    return NB201SuperNet(C, N, num_classes, track_running_stats)
+register_model("search.nb201", NB201SuperNet)
 
 
 class PerOpSearchCell(nn.Module):
@@ -308,18 +325,17 @@ class PerOpSearchCell(nn.Module):
 def per_op_names(supernet: NB201SuperNet) -> dict[str, str]:
     """Every parameter name of ``supernet`` -> the same parameter's name in :func:`per_op_copy` of it."""
     names = {name: name for name, _ in supernet.named_parameters()}
-    for k, cell in enumerate(supernet.cells):
-        if isinstance(cell, SearchCell):
-            for e in range(len(EDGES)):
-                names[f"cells.{k}.conv1x1.{e}"] = f"cells.{k}.edges.{e}.{CONV1}.op.1.weight"
-                names[f"cells.{k}.conv3x3.{e}"] = f"cells.{k}.edges.{e}.{CONV3}.op.1.weight"
+    for k in supernet.search_cells:
+        for e in range(len(EDGES)):
+            names[f"cells.{k}.conv1x1.{e}"] = f"cells.{k}.edges.{e}.{CONV1}.op.1.weight"
+            names[f"cells.{k}.conv3x3.{e}"] = f"cells.{k}.edges.{e}.{CONV3}.op.1.weight"
     return names
 
 
 def per_op_copy(supernet: NB201SuperNet) -> NB201SuperNet:
     """A copy of ``supernet`` whose search cells are :class:`PerOpSearchCell` with the same weights (and dtype)."""
     reference = copy.deepcopy(supernet)
-    for k, cell in enumerate(supernet.cells):
-        if isinstance(cell, SearchCell):
-            reference.cells[k] = PerOpSearchCell(cell).to(cell.conv3x3[0].dtype)
+    for k in supernet.search_cells:
+        cell = supernet.cells[k]
+        reference.cells[k] = PerOpSearchCell(cell).to(cell.conv3x3[0].dtype)
     return reference

@@ -1,5 +1,9 @@
-"""Weight-sharing searches: DARTS-V1/V2, DARTS+, GDAS, SETN, ENAS, RSPS and NASP on the one search task."""
-from . import darts, darts_plus, enas, gdas, nasp, rsps, setn  # noqa: F401
+"""Weight-sharing searches: DARTS-V1/V2, DARTS+, GDAS, SETN, ENAS, RSPS and NASP on the one search task.
+
+Every module of this package is imported here, so a new algorithm's file registers itself with no list to edit."""
+from ...registry import import_submodules
 from .base import SearchTask
+
+import_submodules(__name__)
 
 __all__ = ["SearchTask"]

@@ -61,7 +61,8 @@ class SearchTask(Task):
 
     name: ClassVar[str] = ""
     Settings: ClassVar[type[SearchConfig]] = SearchConfig  # the algorithm's settings: the shared ones plus its own
-    spaces: ClassVar[tuple[str, ...]] = ("nas-bench-201", "darts")
+    # space -> the registered supernet model it searches (a variant registers its own, built from its cell class)
+    supernets: ClassVar[dict[str, str]] = {"nas-bench-201": "search.nb201", "darts": "search.nasnet"}
     uses_arch_parameters: ClassVar[bool] = True
     clip_weights: ClassVar[bool] = True
 
@@ -72,8 +73,9 @@ class SearchTask(Task):
         self.device, self.dist_info, self.benchmark = device, dist_info, benchmark
         self.train_loader: Iterable = loaders.search
         self.w_optimizer, self.scheduler = build_optim_scheduler(supernet.weight_parameters(), optim)
-        self.a_optimizer = (torch.optim.Adam(supernet.arch_parameters(), lr=search.arch_LR, betas=tuple(search.arch_betas),
-                                             eps=search.arch_eps, weight_decay=search.arch_decay)
+        self.a_optimizer = (torch.optim.Adam(self.stepped_arch_parameters, lr=search.arch_LR,
+                                             betas=tuple(search.arch_betas), eps=search.arch_eps,
+                                             weight_decay=search.arch_decay)
                             if self.uses_arch_parameters else None)
         self.criterion = build_criterion(optim)
         # every draw of an architecture comes from this generator: seeded alike on every rank, untouched by data loading
@@ -83,7 +85,13 @@ class SearchTask(Task):
     # ------------------------------------------------------------------ architecture values
     @property
     def arch_parameters(self) -> list[nn.Parameter]:
+        """The op tables (edges x ops, one per entry of the supernet's ``op_lists``)."""
         return self.supernet.arch_parameters()
+
+    @property
+    def stepped_arch_parameters(self) -> list[nn.Parameter]:
+        """What the architecture optimiser steps: the op tables and the cells' extra architecture tensors."""
+        return self.arch_parameters + list(self.supernet.extra_arch_parameters().values())
 
     def softmax_weights(self) -> list[torch.Tensor]:
         return [F.softmax(alpha, dim=-1) for alpha in self.arch_parameters]
@@ -117,8 +125,11 @@ class SearchTask(Task):
 
     # ------------------------------------------------------------------------------- steps
     def forward(self, inputs: torch.Tensor, weights: list[torch.Tensor] | None = None,
-                indices: list[list[int]] | None = None) -> torch.Tensor:
-        return self.supernet(inputs, weights=weights, indices=indices)[1]
+                indices: list[list[int]] | None = None, detach_arch: bool = False) -> torch.Tensor:
+        """The supernet's logits under an architecture choice, with the cells' extra architecture tensors
+        as its architecture inputs (detached in weight steps)."""
+        extras = {name: p.detach() if detach_arch else p for name, p in self.supernet.extra_arch_parameters().items()}
+        return self.supernet(inputs, weights=weights, indices=indices, **extras)[1]
 
     def weight_step(self, inputs: torch.Tensor, targets: torch.Tensor, weights: list[torch.Tensor] | None = None,
                     indices: list[list[int]] | None = None) -> dict[str, Any]:
@@ -130,7 +141,7 @@ class SearchTask(Task):
         the original did on PyTorch 1.x), ``skip`` drops it (SGD leaves it alone, PyTorch >= 2)."""
         self.w_optimizer.zero_grad(set_to_none=self.config.unused_ops == "skip")
         weights = None if weights is None else [w.detach() for w in weights]
-        logits = self.forward(inputs, weights, indices)
+        logits = self.forward(inputs, weights, indices, detach_arch=True)
         loss = self.criterion(logits, targets)
         loss.backward()
         params = self.supernet.weight_parameters()
@@ -152,7 +163,7 @@ class SearchTask(Task):
 
     def apply_arch_gradients(self) -> None:
         """Average the architecture gradients over processes and step their optimiser."""
-        average_gradients(self.arch_parameters)
+        average_gradients(self.stepped_arch_parameters)
         self.a_optimizer.step()
 
     @staticmethod

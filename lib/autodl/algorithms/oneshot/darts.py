@@ -39,6 +39,12 @@ class DARTS(SearchTask):
 
     Settings = DARTSSettings
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.config.order == 2 and self.supernet.extra_arch_parameters():
+            raise ConfigError(f"second-order DARTS differentiates the op tables only, and this supernet's cells also "
+                              f"take {', '.join(self.supernet.extra_arch_parameters())}; search it with order 1")
+
     def search_step(self, inputs, targets, arch_inputs, arch_targets) -> dict[str, Any]:
         if self.config.order == 1:
             sums = self.weight_step(inputs, targets, weights=self.softmax_weights())

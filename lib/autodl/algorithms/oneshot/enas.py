@@ -50,7 +50,7 @@ def reinforce_loss(log_prob: torch.Tensor, entropy: torch.Tensor, accuracy: floa
         return -log_prob * (reward - baseline), baseline - (1.0 - decay) * (baseline - reward), reward
     reward = accuracy + entropy_weight * entropy
     sample_baseline = accuracy if baseline is None else baseline - (1.0 - decay) * (baseline - reward)
-    return -log_prob * (reward - sample_baseline), float(sample_baseline), float(reward)
+    return -log_prob * (reward - sample_baseline), float(torch.as_tensor(sample_baseline).detach()), float(reward.detach())
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class ENASSettings(SearchConfig):
 class ENAS(SearchTask):
     """Efficient NAS via parameter sharing, with an LSTM controller."""
 
-    spaces = ("nas-bench-201",)
+    supernets = {"nas-bench-201": "search.nb201"}
     uses_arch_parameters = False
     Settings = ENASSettings
 

@@ -26,7 +26,6 @@ from ...spaces.artifact import save_artifact
 from ...spaces.nasnet import Genotype
 from ..registry import ALGORITHMS, algorithm_config, create_algorithm
 
-SUPERNETS = {"nas-bench-201": "search.nb201", "darts": "search.nasnet"}
 ARTIFACT_SPACE = {"nas-bench-201": "nas-bench-201", "darts": "nasnet"}
 
 
@@ -55,10 +54,10 @@ def load_search_recipe(path: str | os.PathLike, algorithm: str, **search_overrid
     return config_from_dict(OptimConfig, data["optim"], f"{path}: optim"), algorithm_config(algorithm, settings)
 
 
-def supernet_config(search: SearchConfig, num_classes: int) -> dict[str, Any]:
-    """The model config of the supernet that ``search`` (an algorithm's config: its space, width, depth, BN
-    statistics and op set) searches, for ``num_classes`` classes."""
-    config = {"name": SUPERNETS[search.space], "C": search.channel, "N": search.num_cells, "num_classes": num_classes,
+def supernet_config(algorithm: str, search: SearchConfig, num_classes: int) -> dict[str, Any]:
+    """The model config of the supernet that ``algorithm`` searches under ``search`` (its space, width,
+    depth, BN statistics and op set), for ``num_classes`` classes."""
+    config = {"name": ALGORITHMS.get(algorithm).supernet(search.space), "C": search.channel, "N": search.num_cells, "num_classes": num_classes,
               "track_running_stats": search.track_running_stats}
     if search.op_set != "default":
         config["op_set"] = search.op_set
@@ -84,7 +83,7 @@ def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset
     test_batch_size = test_batch_size or optim.test_batch_size or batch_size
     loaders = get_search_loaders(dataset, data_path, batch_size, test_batch_size, workers,
                                  world_size=dist_info.world_size, rank=dist_info.rank, seed=seed)
-    settings = {"algorithm": algorithm, "dataset": dataset, "supernet": supernet_config(search, loaders.num_classes),
+    settings = {"algorithm": algorithm, "dataset": dataset, "supernet": supernet_config(algorithm, search, loaders.num_classes),
                 "optim": config_to_dict(optim), "search": config_to_dict(search), "seed": seed,
                 "batch_size": batch_size, "test_batch_size": test_batch_size, "world_size": dist_info.world_size,
                 "benchmark": None if benchmark is None else str(benchmark)}

@@ -1,0 +1,68 @@
+"""A new search is one file: tests/throwaway_algorithms.py (a new relaxation and a new mixed op with extra
+architecture tensors), loaded as a plugin through ``$AUTODL_PLUGINS``, gets the command line, its flags and
+every registry-parametrised test of the searches, and passes them."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NEW = {"soft-gumbel-test": ("nas-bench-201", "darts"), "partial-channel-test": ("nas-bench-201", "darts")}
+SELECT = " or ".join(NEW)
+
+
+def plugin_env() -> dict:
+    path = os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "AUTODL_PLUGINS": "throwaway_algorithms", "PYTHONPATH": path}
+
+
+def run(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=plugin_env(), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def pytest_run(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_search.py",
+               "tests/test_search_distributed.py", "-k", SELECT, *args, timeout=timeout)
+
+
+def test_a_plugin_algorithm_gets_the_command_line_and_its_own_flags():
+    done = run("exps/search-cell.py", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert all(name in text for name in NEW)
+    assert "--tau-min" in text and "[gdas, soft-gumbel-test]" in text  # one flag, shared by the two that take it
+
+
+def test_the_registrys_search_tests_collect_every_case_of_a_plugin_algorithm():
+    done = pytest_run("--collect-only", "-m", "slow or not slow", "-n", "0")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    ids = {line.strip() for line in done.stdout.splitlines() if "::" in line}
+    per_space = ["test_two_search_steps_train_the_supernet_and_derive_an_architecture",
+                 "test_a_fixed_seed_repeats_the_steps_exactly",
+                 "test_a_search_killed_by_sigkill_resumes_to_the_same_trajectory_and_artifact",
+                 "test_every_registered_algorithm_has_a_shipped_recipe_on_each_space"]
+    for name, spaces in NEW.items():
+        for space in spaces:
+            for test in per_space:
+                assert f"tests/test_search.py::{test}[{name}-{space}]" in ids
+            assert (f"tests/test_search_distributed.py::test_two_gloo_processes_search_the_same_architecture_on_"
+                    f"different_shards[{name}-{space}]") in ids
+    # the fast path holds a SIGKILL resume of each (its cheapest space)
+    fast = pytest_run("--collect-only", "-n", "0")
+    assert sum("killed_by_sigkill" in line for line in fast.stdout.splitlines()) == len(NEW)
+
+
+@pytest.mark.slow
+def test_a_plugin_algorithm_passes_the_registrys_tests():
+    """The fast cases (steps, determinism, SIGKILL resume, recipes) and a 2-rank DDP run of the mixed-op
+    variant, whose extra architecture tensors must stay identical on both ranks (about 3 minutes)."""
+    done = pytest_run("-n", "0", timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " 10 passed" in done.stdout
+    ddp = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-m", "slow",
+              "tests/test_search_distributed.py::test_two_gloo_processes_search_the_same_architecture_on_different_"
+              "shards[partial-channel-test-nas-bench-201]", timeout=600)
+    assert ddp.returncode == 0 and " 1 passed" in ddp.stdout, ddp.stdout[-3000:]
