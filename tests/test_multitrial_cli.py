@@ -200,7 +200,8 @@ def test_a_launcher_runs_a_search_on_a_given_benchmark_and_fails_fast_without_on
     artifact = load_artifact(tmp_path / "out" / "search-cell-nas-bench-201" / "R-EA-cifar10" / "seed-5" / "result.json")
     assert artifact.algorithm == "rea" and artifact.search_cost_s <= 3000
     missing = launch("Random", ["cifar10", "1"], tmp_path)
-    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "does not exist" in missing.stderr
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no NAS-Bench-201 benchmark" in missing.stderr
+    assert not list((tmp_path / "out").rglob("Random-*"))  # refused before anything is written
 
 
 @pytest.mark.slow
