@@ -9,13 +9,13 @@ from autodl.algorithms.oneshot.run import run_search
 from autodl.algorithms import algorithm_config
 from autodl.config import OptimConfig
 
-from tiny_search import tiny_values
+from tiny_search import EVERY_EPOCH, tiny_values
 
 
 def main() -> None:
     out, algorithm, space = sys.argv[1:4]
     optim = OptimConfig(epochs=2, LR=0.025, eta_min=0.001, momentum=0.9, nesterov=True, decay=5e-4)
-    search = algorithm_config(algorithm, space=space, **tiny_values(algorithm))
+    search = algorithm_config(algorithm, space=space, **tiny_values(algorithm, **EVERY_EPOCH))  # two epochs each
     result = run_search(algorithm, optim, search, "digits16", os.path.join(out, "run"), seed=-1, batch_size=64,
                         device="cpu", progress=False, echo=False)
     task = result.task

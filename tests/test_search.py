@@ -24,7 +24,7 @@ from autodl.spaces.nasnet import Genotype
 from autodl.spaces.nb201 import Arch, all_archs
 
 from helpers import Kill, kill_and_resume
-from tiny_search import cheapest_per_task, tiny_flags, tiny_settings
+from tiny_search import EVERY_EPOCH, cheapest_per_task, tiny_flags, tiny_settings
 from warm_python import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,8 +152,7 @@ def test_enas_controller_learns_at_the_epoch_end(mode, loaders, monkeypatch):
 
 # ---------------------------------------------------------------------------------- exact resume
 def search_command(name, space, epochs):
-    # DARTS+ may stop before the kill at this size; a limit above the cell's 8 ops keeps it running every epoch
-    flags = tiny_flags(name, stop_skip_limit=9, stop_rank_patience=99)
+    flags = tiny_flags(name, **EVERY_EPOCH)  # DARTS+ must not stop before the kill
     return lambda save_dir: [sys.executable, str(ROOT / "exps" / "search-cell.py"), "--algo", name, "--space", space,
                              "--save-dir", str(save_dir), "--epochs", str(epochs), "--seed", "11", *flags, *RUN_FLAGS]
 

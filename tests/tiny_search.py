@@ -8,6 +8,9 @@ from autodl.cli.settings import flag_name
 TINY = dict(channel=2, num_cells=1, select_num=3, controller_train_steps=2, controller_num_aggregate=2,
             controller_num_samples=3, controller_epoch_samples=2)
 
+# DARTS+ may stop early at the tiny size; a skip limit above the cell's 8 ops keeps a run going every epoch
+EVERY_EPOCH = dict(stop_skip_limit=9, stop_rank_patience=99)
+
 
 def tiny_values(name: str, **extra) -> dict:
     """``TINY`` and ``extra``, each key where algorithm ``name``'s settings have it."""
