@@ -70,8 +70,10 @@ def run(model, inputs, mode, arch, generator_seed=0):
     return logits.detach(), None if alpha.grad is None else alpha.grad.clone()
 
 
-def assert_same_gradients(net, reference, tol=TOL):
-    ref_params, names = dict(reference.named_parameters()), per_op_names(net)
+def assert_same_gradients(net, reference, tol=TOL, names=None):
+    """Every weight gradient of ``net`` equals its twin's in ``reference`` (``names``: net's parameter name ->
+    the reference's, default the per-op copy's), and both or neither exist."""
+    ref_params, names = dict(reference.named_parameters()), names or per_op_names(net)
     for name, param in net.named_parameters():
         if name == "arch":
             continue
@@ -219,12 +221,10 @@ def test_the_mixed_edge_cell_computes_what_the_fused_cell_computes(mode):
             logits, arch_grad = run(net, inputs, mode, arch)
             want_logits, want_arch_grad = run(edge_net, inputs, mode, arch)
             torch.testing.assert_close(logits, want_logits, **TOL)
-            edge_params = dict(edge_net.named_parameters())
-            for name, param in net.named_parameters():
-                want = edge_params[names[name]].grad
-                assert (param.grad is None) == (want is None), name
-                if want is not None:
-                    torch.testing.assert_close(param.grad, want, **TOL)
+            assert_same_gradients(net, edge_net, names=names)
+            assert (arch_grad is None) == (want_arch_grad is None)
+            if arch_grad is not None:
+                torch.testing.assert_close(arch_grad, want_arch_grad, **TOL)
 
 
 def test_a_cells_extra_architecture_tensors_are_held_by_the_supernet_and_passed_by_name():

@@ -86,9 +86,10 @@ class OptimConfig:
         return self.epochs + self.warmup
 
 
-def setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    """A settings field with its ``--help`` text (and choices), from which the entry points build its flag."""
-    metadata = {"help": help, "choices": choices}
+def setting(default: Any, help: str, choices: tuple[str, ...] | None = None, count: bool = False) -> Any:
+    """A settings field with its ``--help`` text (and choices), from which the entry points build its flag;
+    ``count``: a number that must be >= 1 (checked by :class:`SearchConfig` with the choices)."""
+    metadata = {"help": help, "choices": choices, "count": count}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -101,8 +102,8 @@ class SearchConfig:
     module (its ``Settings``), so a run's config holds these plus that algorithm's only."""
 
     space: str = setting("nas-bench-201", "search space", SEARCH_SPACES)
-    channel: int = setting(16, "supernet channels C")
-    num_cells: int = setting(5, "search cells per stage N")
+    channel: int = setting(16, "supernet channels C", count=True)
+    num_cells: int = setting(5, "search cells per stage N", count=True)
     track_running_stats: bool = setting(False, "BN running statistics in the supernet")
     arch_LR: float = setting(3e-4, "architecture learning rate")
     arch_betas: list[float] = setting([0.5, 0.999], "Adam betas of the architecture optimiser")
@@ -115,7 +116,7 @@ class SearchConfig:
     op_set: str = setting("default", "op lists of the supernet", SEARCH_OP_SETS)
 
     def __post_init__(self) -> None:
-        for settings_field in dataclasses.fields(self):  # the subclasses' choices too
+        for settings_field in dataclasses.fields(self):  # the subclasses' choices (and, below, counts) too
             if settings_field.metadata.get("choices"):
                 require_choice(self, settings_field.name, settings_field.metadata["choices"])
         if self.op_set != "default" and self.space != "darts":
@@ -125,7 +126,7 @@ class SearchConfig:
             raise ConfigError(f"arch_betas must hold two numbers, got {self.arch_betas}")
         if self.arch_LR <= 0:
             raise ConfigError(f"arch_LR must be > 0, got {self.arch_LR}")
-        require_positive(self, "channel", "num_cells")
+        require_positive(self, *(f.name for f in dataclasses.fields(self) if f.metadata.get("count")))
 
 
 def require_positive(obj: Any, *keys: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ...config import require_positive, setting
+from ...config import setting
 from ...spaces.nasnet import Genotype
 from ...spaces.nb201 import Arch
 from ..registry import register_algorithm
@@ -26,12 +26,9 @@ from .darts import DARTS, DARTSSettings
 
 @dataclass(frozen=True)
 class DARTSPlusSettings(DARTSSettings):
-    stop_skip_limit: int = setting(2, "DARTS+: stop once the derived normal cell holds this many skip_connect ops")
-    stop_rank_patience: int = setting(10, "DARTS+: stop once the conv ops' ranking held this many epochs")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require_positive(self, "stop_skip_limit", "stop_rank_patience")
+    stop_skip_limit: int = setting(2, "DARTS+: stop once the derived normal cell holds this many skip_connect ops",
+                                   count=True)
+    stop_rank_patience: int = setting(10, "DARTS+: stop once the conv ops' ranking held this many epochs", count=True)
 
 
 def learnable_ranking(alphas: Sequence[torch.Tensor], op_lists: Sequence[Sequence[str]]) -> list[list[list[int]]]:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ...config import SearchConfig, require_positive, setting
+from ...config import SearchConfig, setting
 from ...engine.classification import to_device
 from ...engine.distributed import all_reduce_sum, average_gradients
 from ...engine.meters import correct_topk
@@ -55,20 +55,15 @@ def reinforce_loss(log_prob: torch.Tensor, entropy: torch.Tensor, accuracy: floa
 
 @dataclass(frozen=True)
 class ENASSettings(SearchConfig):
-    controller_hidden: int = setting(32, "ENAS: LSTM hidden size of the controller")
-    controller_train_steps: int = setting(50, "ENAS: controller updates per epoch")
-    controller_num_aggregate: int = setting(20, "ENAS: sampled cells per controller update")
+    controller_hidden: int = setting(32, "ENAS: LSTM hidden size of the controller", count=True)
+    controller_train_steps: int = setting(50, "ENAS: controller updates per epoch", count=True)
+    controller_num_aggregate: int = setting(20, "ENAS: sampled cells per controller update", count=True)
     controller_entropy_weight: float = setting(1e-4, "ENAS: weight of the entropy in the reward")
     controller_bl_dec: float = setting(0.99, "ENAS: decay of the reward baseline")
     controller_baseline: str = setting("epoch", "ENAS: epoch (the original's epoch-start baseline) or sample "
                                        "(the paper's running one)", ("epoch", "sample"))
-    controller_num_samples: int = setting(100, "ENAS: cells scored for the final answer")
-    controller_epoch_samples: int = setting(10, "ENAS: cells scored at each epoch end")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require_positive(self, "controller_hidden", "controller_train_steps", "controller_num_aggregate",
-                         "controller_num_samples", "controller_epoch_samples")
+    controller_num_samples: int = setting(100, "ENAS: cells scored for the final answer", count=True)
+    controller_epoch_samples: int = setting(10, "ENAS: cells scored at each epoch end", count=True)
 
 
 @register_algorithm("enas", recipe="ENAS")

@@ -12,18 +12,14 @@ from typing import Any
 
 import torch
 
-from ...config import SearchConfig, require_positive, setting
+from ...config import SearchConfig, setting
 from ..registry import register_algorithm
 from .base import SearchTask, prefixed
 
 
 @dataclass(frozen=True)
 class RSPSSettings(SearchConfig):
-    select_num: int = setting(100, "RSPS: random cells scored per selection")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require_positive(self, "select_num")
+    select_num: int = setting(100, "RSPS: random cells scored per selection", count=True)
 
 
 @register_algorithm("rsps", recipe="RANDOM")

@@ -16,18 +16,14 @@ from typing import Any, Sequence
 import numpy as np
 import torch.nn.functional as F
 
-from ...config import SearchConfig, require_positive, setting
+from ...config import SearchConfig, setting
 from ..registry import register_algorithm
 from .base import SearchTask, prefixed
 
 
 @dataclass(frozen=True)
 class SETNSettings(SearchConfig):
-    select_num: int = setting(100, "SETN: cells of highest probability scored per selection")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        require_positive(self, "select_num")
+    select_num: int = setting(100, "SETN: cells of highest probability scored per selection", count=True)
 
 
 def top_k_structures(log_probs: Sequence[np.ndarray], k: int) -> list[tuple[list[list[int]], float]]:
