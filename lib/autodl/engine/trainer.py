@@ -5,6 +5,7 @@ Classification, knowledge distillation and every weight-sharing search are tasks
 """
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import time
@@ -107,11 +108,9 @@ class Trainer:
         loader = self.task.train_loader
         steps = len(loader) if self.max_steps is None else min(len(loader), self.max_steps)
         steps_out: dict[str, list[Any]] = {}
-        bar = tqdm(loader, total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False,
+        bar = tqdm(itertools.islice(loader, steps), total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False,
                    disable=not self.progress, dynamic_ncols=True)
-        for step, batch in enumerate(bar):
-            if step == steps:
-                break
+        for step, batch in enumerate(bar):  # under a steps cap no batch beyond it is loaded
             for key, value in self.task.train_step(batch, epoch, step / steps).items():
                 steps_out.setdefault(key, []).append(value)
         keys = sorted(steps_out)
