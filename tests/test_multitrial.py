@@ -10,9 +10,9 @@ import torch
 
 from autodl.algorithms.multitrial import (OPTIMIZERS, BenchmarkEvaluator, Evaluation, Evaluator, HyperSpace,
                                           NB201Space, Proposal, create_optimizer, run_trials)
-from autodl.algorithms.multitrial.bohb import bracket, hyperband_budgets
+from autodl.algorithms.multitrial.optimizers.bohb import bracket, hyperband_budgets
 from autodl.algorithms.multitrial.evaluators import trial_draw
-from autodl.algorithms.multitrial.reinforce import Reinforce
+from autodl.algorithms.multitrial.optimizers.reinforce import Reinforce
 from autodl.benchmarks.nb201 import NASBench201API, NB201Benchmark
 from autodl.benchmarks.nb201.synthetic import make_benchmark, write_synthetic_store
 from autodl.errors import CheckpointError, ConfigError

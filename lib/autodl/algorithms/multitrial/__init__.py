@@ -3,7 +3,6 @@
 (benchmark look-ups, real training, zero-cost proxies); the workers are local processes or Ray tasks
 (:mod:`.backends`).  A benchmark search imports no torch: the training and proxy evaluators' modules do, and
 are imported when chosen.  See docs/MULTI-TRIAL.md."""
-from . import bohb, random_search, rea, reinforce  # noqa: F401  (register the optimisers)
 from .backends import BACKENDS, Backend
 from .base import OPTIMIZERS, Optimizer, Proposal, create_optimizer, register_optimizer
 from .driver import SearchResult, Trial, run_trials

@@ -61,8 +61,8 @@ def _rng_tuple(state: list) -> tuple:
     return state[0], tuple(state[1]), state[2]
 
 
-OPTIMIZERS: Registry[type] = Registry("multi-trial algorithm")
-"""Multi-trial search algorithms by name (``random``, ``rea``, ``reinforce``, ``bohb``)."""
+OPTIMIZERS: Registry[type] = Registry("multi-trial algorithm", modules=("autodl.algorithms.multitrial.optimizers",))
+"""Multi-trial search algorithms by name; every module of :mod:`.optimizers` registers on the first look-up."""
 
 
 def register_optimizer(name: str):

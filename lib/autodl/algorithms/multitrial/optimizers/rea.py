@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from ...errors import ConfigError
-from .base import Optimizer, Proposal, register_optimizer
-from .space import SearchSpace
+from ....errors import ConfigError
+from ..base import Optimizer, Proposal, register_optimizer
+from ..space import SearchSpace
 
 
 @register_optimizer("rea")

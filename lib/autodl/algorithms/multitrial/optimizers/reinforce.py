@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigError
-from .base import Optimizer, Proposal, register_optimizer
-from .space import SearchSpace
+from ....errors import ConfigError
+from ..base import Optimizer, Proposal, register_optimizer
+from ..space import SearchSpace
 
 
 class MovingAverage:

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigError
-from .base import Optimizer, Proposal, register_optimizer
-from .space import SearchSpace
+from ....errors import ConfigError
+from ..base import Optimizer, Proposal, register_optimizer
+from ..space import SearchSpace
 
 
 def hyperband_budgets(min_budget: float, max_budget: float, eta: float) -> list[float]:

@@ -1,7 +1,7 @@
 """Random search ("RS"): uniformly random candidates until the budget runs out."""
 from __future__ import annotations
 
-from .base import Optimizer, Proposal, register_optimizer
+from ..base import Optimizer, Proposal, register_optimizer
 
 
 @register_optimizer("random")
