@@ -59,7 +59,7 @@ def test_missing_required_value(tmp_path):
 
 
 def test_bad_values_and_bad_files(tmp_path):
-    with pytest.raises(ConfigError, match="scheduler='cosine' is not supported; expected one of cos"):
+    with pytest.raises(ConfigError, match="unknown scheduler 'cosine'; expected one of 'cos'"):
         load_config(OptimConfig, dict(RECIPE, scheduler="cosine"))
     with pytest.raises(ConfigError, match="same length"):
         load_config(OptimConfig, dict(RECIPE, milestones=[30, 60], gammas=[0.1]))

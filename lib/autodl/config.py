@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, TypeVar, Union
 
-from .errors import ConfigError
+from .errors import ConfigError, require_one_of
 
 C = TypeVar("C")
 
@@ -63,10 +63,10 @@ class OptimConfig:
     test_batch_size: int | None = None
 
     def __post_init__(self) -> None:
-        require_choice(self, "optim", OPTIMIZERS)
-        require_choice(self, "scheduler", SCHEDULERS)
-        require_choice(self, "lr_per", LR_STEPS)
-        require_choice(self, "criterion", CRITERIA)
+        require_one_of("optim", self.optim, OPTIMIZERS)
+        require_one_of("scheduler", self.scheduler, SCHEDULERS)
+        require_one_of("lr_per", self.lr_per, LR_STEPS)
+        require_one_of("criterion", self.criterion, CRITERIA)
         if self.epochs < 1 or self.warmup < 0:
             raise ConfigError(f"epochs must be >= 1 and warmup >= 0, got epochs={self.epochs}, warmup={self.warmup}")
         if self.LR <= 0:
@@ -118,7 +118,7 @@ class SearchConfig:
     def __post_init__(self) -> None:
         for settings_field in dataclasses.fields(self):  # the subclasses' choices (and, below, counts) too
             if settings_field.metadata.get("choices"):
-                require_choice(self, settings_field.name, settings_field.metadata["choices"])
+                require_one_of(settings_field.name, getattr(self, settings_field.name), settings_field.metadata["choices"])
         if self.op_set != "default" and self.space != "darts":
             raise ConfigError(f"op_set={self.op_set!r} is an op list of the DARTS space; use --space darts "
                               f"or op_set 'default' on the {self.space!r} space")
@@ -135,12 +135,6 @@ def require_positive(obj: Any, *keys: str) -> None:
     if bad:
         raise ConfigError(f"{', '.join(bad)}: {'these counts' if len(bad) > 1 else 'this count'} must be >= 1")
 
-
-def require_choice(obj: Any, key: str, allowed: tuple[str, ...]) -> None:
-    """A ConfigError unless ``obj.key`` is one of ``allowed``."""
-    value = getattr(obj, key)
-    if value not in allowed:
-        raise ConfigError(f"{key}={value!r} is not supported; expected one of {', '.join(allowed)}")
 
 
 def _type_name(tp: Any) -> str:

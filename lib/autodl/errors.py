@@ -1,6 +1,8 @@
 """User-facing errors: each carries one sentence saying what was wrong, what was expected and how to fix it."""
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 
 class AutoDLError(ValueError):
     """Base class of every error caused by bad input; the CLI prints it as one line and exits 2."""
@@ -32,3 +34,11 @@ class OutputPathError(AutoDLError):
 
 class DivergenceError(AutoDLError):
     """A run's parameters became non-finite (learning rate too high for the setting)."""
+
+
+def require_one_of(kind: str, value: Any, choices: Iterable[Any], error: type[AutoDLError] = ConfigError) -> None:
+    """Raise ``error`` with one sentence when ``value`` is not one of ``choices``
+    (``unknown <kind> <value>; expected one of <choices>``)."""
+    choices = list(choices)
+    if value not in choices:
+        raise error(f"unknown {kind} {value!r}; expected one of {', '.join(map(repr, choices))}")

@@ -20,7 +20,7 @@ from .ops import build_op
 ARCH_INIT_SCALE = 1e-3  # every architecture tensor starts as 1e-3 * N(0, 1), as the original's alpha
 
 
-def check_choice(weights: Sequence[torch.Tensor] | None, indices: Sequence[Sequence[int]] | None,
+def check_forward_choice(weights: Sequence[torch.Tensor] | None, indices: Sequence[Sequence[int]] | None,
                  shapes: Sequence[tuple[int, int]]) -> None:
     """Validate a forward's architecture choice against the supernet's op tables."""
     if weights is None and indices is None:

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..spaces.nasnet import SEARCH_OP_SETS, Genotype, derive_genotype, edge_keys, num_edges
-from .mixed import MixedEdge, check_arch_inputs, check_choice, extra_arch_tensors, link_unused, mixed_node
+from .mixed import MixedEdge, check_arch_inputs, check_forward_choice, extra_arch_tensors, link_unused, mixed_node
 from .ops import FactorizedReduce, ReLUConvBN
 from .registry import register_model
 
@@ -118,7 +118,7 @@ class NASNetSuperNet(nn.Module):
     def forward(self, inputs: torch.Tensor, weights: Sequence[torch.Tensor] | None = None,
                 indices: Sequence[Sequence[int]] | None = None,
                 **arch_inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        check_choice(weights, indices, [tuple(a.shape) for a in self.arch_parameters()])
+        check_forward_choice(weights, indices, [tuple(a.shape) for a in self.arch_parameters()])
         check_arch_inputs(arch_inputs, self.arch_extra)
         s0 = s1 = self.stem(inputs)
         for cell in self.cells:

@@ -34,7 +34,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..spaces.nb201 import EDGES, NUM_NODES, OP_NAMES, Arch
 from .nb201 import nb201_cells
-from .mixed import MixedEdge, check_arch_inputs, check_choice, extra_arch_tensors, link_unused, mixed_node
+from .mixed import MixedEdge, check_arch_inputs, check_forward_choice, extra_arch_tensors, link_unused, mixed_node
 from .ops import build_op
 from .registry import register_model
 
@@ -260,7 +260,7 @@ class NB201SuperNet(nn.Module):
     def forward(self, inputs: torch.Tensor, weights: Sequence[torch.Tensor] | None = None,
                 indices: Sequence[Sequence[int]] | None = None,
                 **arch_inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        check_choice(weights, indices, [tuple(self.arch.shape)])
+        check_forward_choice(weights, indices, [tuple(self.arch.shape)])
         check_arch_inputs(arch_inputs, self.arch_extra)
         cell_weights = None if weights is None else weights[0]
         cell_indices = None if indices is None else indices[0]

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ...benchmarks.nb201 import NB201Benchmark
-from ...benchmarks.nb201.common import REPORTING, SIMULATE_DATASETS, BenchmarkError, check_choice
+from ...benchmarks.nb201.common import REPORTING, SIMULATE_DATASETS, BenchmarkError
+from ...errors import require_one_of
 from ...spaces.nb201 import NUM_ARCHS, Arch, all_archs
 from .settings import SearchSettings
 from .space import NB201Space, SearchSpace, enumeration_position
@@ -74,7 +75,7 @@ class BenchmarkEvaluator(Evaluator):
     real_time = False
 
     def __init__(self, benchmark: NB201Benchmark, dataset: str, seed: int = 0, multi_fidelity: bool = False) -> None:
-        check_choice("dataset", dataset, SIMULATE_DATASETS)
+        require_one_of("dataset", dataset, SIMULATE_DATASETS)
         self.benchmark, self.dataset, self.seed, self.multi_fidelity = benchmark, dataset, seed, multi_fidelity
         self.space = NB201Space()
         self.setting, self.setname = REPORTING[dataset].valid

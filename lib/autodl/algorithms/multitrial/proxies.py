@@ -22,9 +22,9 @@ import torch
 from torch import nn
 
 from ...benchmarks.nb201 import NB201Benchmark
-from ...benchmarks.nb201.common import SIMULATE_DATASETS, check_choice
+from ...benchmarks.nb201.common import SIMULATE_DATASETS
 from ...data import get_datasets, with_transform
-from ...errors import ConfigError
+from ...errors import ConfigError, require_one_of
 from ...models import create_model
 from ...spaces.nb201 import Arch
 from .evaluators import BenchmarkEvaluator, Evaluation, Evaluator
@@ -136,7 +136,7 @@ class ProxyEvaluator(Evaluator):
     def benchmark_correlations(self, bench: NB201Benchmark, dataset: str, archs: list[Arch]) -> dict[str, Any]:
         """Spearman and Kendall correlation of every proxy with the final accuracy on ``dataset`` of ``bench``,
         over ``archs`` (e.g. the cells a search scored)."""
-        check_choice("benchmark dataset", dataset, SIMULATE_DATASETS)
+        require_one_of("benchmark dataset", dataset, SIMULATE_DATASETS)
         lookup = BenchmarkEvaluator(bench, dataset)
         accuracies = np.array([bench.final_accuracy(lookup.index(cell), dataset) for cell in archs])
         return {"cells": len(archs), **proxy_correlations(self, archs, accuracies)}

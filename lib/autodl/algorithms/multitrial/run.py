@@ -18,9 +18,9 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ...benchmarks.nb201.common import SIMULATE_DATASETS, check_choice
+from ...benchmarks.nb201.common import SIMULATE_DATASETS
 from ...benchmarks.nb201.modern import REPORT_SPLIT
-from ...errors import ConfigError
+from ...errors import ConfigError, require_one_of
 from ...spaces.artifact import save_artifact
 from ...spaces.nb201 import arch_to_index
 from ...utils import atomic_write_text
@@ -41,14 +41,14 @@ def check_settings(settings: SearchSettings) -> None:
     if unknown:
         raise ConfigError(f"option {unknown[0]!r} does not apply to {settings.algorithm}; it takes "
                           f"{', '.join(sorted(accepted)) or 'no options'}")
-    check_choice("evaluator", settings.evaluator, list(EVALUATORS))
+    require_one_of("evaluator", settings.evaluator, list(EVALUATORS))
     if settings.time_budget is None and settings.max_trials is None:
         raise ConfigError("a search needs --time-budget or --max-trials; give one")
     if settings.evaluator == "benchmark":
         if settings.benchmark is None:
             raise ConfigError("the benchmark evaluator needs --benchmark PATH (a NAS-Bench-201 store or .pth); "
                               "without one use --evaluator training or --evaluator proxy")
-        check_choice("benchmark dataset", settings.dataset, SIMULATE_DATASETS)
+        require_one_of("benchmark dataset", settings.dataset, SIMULATE_DATASETS)
     if settings.multi_fidelity and settings.evaluator != "benchmark":
         raise ConfigError("--multi-fidelity applies to the benchmark evaluator; the training evaluator always "
                           "trains for BOHB's budget")

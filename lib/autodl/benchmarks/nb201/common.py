@@ -160,12 +160,6 @@ def resolve_hp(hp: Any, use_12epochs_result: bool | None, default: str) -> str:
     return default if hp is None else str(hp)
 
 
-def check_choice(kind: str, value: Any, choices: Any) -> None:
-    """Raise a one-sentence :class:`BenchmarkError` when ``value`` is not one of ``choices``."""
-    choices = list(choices)
-    if value not in choices:
-        raise BenchmarkError(f"unknown {kind} {value!r}; expected one of {', '.join(map(repr, choices))}")
-
 
 def arch_to_string(arch: Any) -> str | None:
     """The architecture string of ``arch`` (a string, an object with ``tostr()`` or with its own ``__str__``)."""

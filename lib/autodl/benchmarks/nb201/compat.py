@@ -20,8 +20,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ...errors import require_one_of
 from .common import (DOWNLOAD_HINT, OFFICIAL_ARCHIVE_DIR, REPORTING, SETTINGS, SIMULATE_DATASETS, BenchmarkError,
-                     arch_to_string, check_choice, default_benchmark_path, remap_dataset_set_names, resolve_hp,
+                     arch_to_string, default_benchmark_path, remap_dataset_set_names, resolve_hp,
                      set_layout, split_choices, torch_home)
 from .readers import NATS_SUFFIX, BenchmarkSource, load_archive_record
 from .records import ArchResults, ResultsCount, print_information
@@ -184,7 +185,7 @@ class NASBench201API:
         info = self.query_meta_info_by_index(arch_index, hp, use_12epochs_result)
         if dataname is None:
             return info
-        check_choice("dataset", dataname, info.get_dataset_names())
+        require_one_of("dataset", dataname, info.get_dataset_names(), BenchmarkError)
         return info.query(dataname)
 
     # ------------------------------------------------------------------------------ metrics
@@ -245,7 +246,7 @@ class NASBench201API:
         validation pass.
         """
         index = self.query_index_by_arch(arch)
-        check_choice("dataset", dataset, SIMULATE_DATASETS)
+        require_one_of("dataset", dataset, SIMULATE_DATASETS, BenchmarkError)
         info = self.get_more_info(index, REPORTING[dataset].valid[0], iepoch=iepoch, hp=hp, is_random=True)
         if info["train-all-time"] is None or info["valid-per-time"] is None:
             raise BenchmarkError(f"{self.filename} records no training times (a v1_0 file); use NAS-Bench-201-v1_1-096897.pth")
@@ -292,7 +293,7 @@ class NASBench201API:
         """Histogram {number of trials: number of architectures} of ``dataset`` under ``hp``."""
         hp = _hp(hp, use_12epochs_result)
         self._has_hp(hp)
-        check_choice("dataset", dataset, SETTINGS)
+        require_one_of("dataset", dataset, SETTINGS, BenchmarkError)
         counts = np.zeros(len(self), dtype=np.int64)
         if self._store is not None and dataset in self._store.datasets(hp):
             counts = (self._store.table(hp, dataset).seeds >= 0).sum(axis=1)
@@ -395,7 +396,7 @@ class NASBench201API:
         matrix = np.zeros((len(nodes) + 1, len(nodes) + 1))
         for target, edges in enumerate(nodes, start=1):
             for op, source in edges:
-                check_choice("op", op, search_space)
+                require_one_of("op", op, search_space, BenchmarkError)
                 matrix[target, source] = search_space.index(op)
         return matrix
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .common import (REPORTING, SIMULATE_DATASETS, BenchmarkError, arch_to_string, check_choice,
+from ...errors import require_one_of
+from .common import (REPORTING, SIMULATE_DATASETS, BenchmarkError, arch_to_string,
                      default_benchmark_path, resolve_split, split_choices)
 from .readers import BenchmarkSource
 from .store import INDEX_FILE, DatasetTable, Store
@@ -103,7 +104,7 @@ class NB201Benchmark:
 
     @staticmethod
     def _row_name(setname: str, metric: str) -> str:
-        check_choice("metric", metric, METRICS)
+        require_one_of("metric", metric, METRICS, BenchmarkError)
         if metric == "accuracy5" and setname != "train":
             raise BenchmarkError("top-5 accuracy is recorded for the train split only; use split='train' or metric='accuracy'")
         field = {"epoch-time": "cur_time", "total-time": "all_time"}.get(metric, metric)
@@ -204,7 +205,7 @@ class NB201Benchmark:
 
     def cost_all(self, dataset: str, kind: str = "flops", hp: str = "200") -> np.ndarray:
         """``flops`` or ``params`` of every architecture (mean over runs; NaN where not run)."""
-        check_choice("cost", kind, ("flops", "params"))
+        require_one_of("cost", kind, ("flops", "params"), BenchmarkError)
         table = self.store.table(str(hp), dataset)
         return self._mean(table, "cost", 0 if kind == "flops" else 1)
 
@@ -227,14 +228,14 @@ class NB201Benchmark:
     def final_accuracy(self, arch: Any, dataset: str, hp: str = "200") -> float:
         """The paper's test accuracy: hp 200, mean over seeds, on ``REPORT_SPLIT[dataset]``: ``ori-test`` of cifar10
         (digits) or ``x-test`` of cifar100, ImageNet16-120 (digits-halves)."""
-        check_choice("reporting dataset", dataset, SIMULATE_DATASETS)
+        require_one_of("reporting dataset", dataset, SIMULATE_DATASETS, BenchmarkError)
         self._warn_hp(hp)
         name, setname = REPORT_SPLIT[dataset]
         return self.metric(arch, name, setname, "accuracy", str(hp), "mean")
 
     def final_accuracies(self, dataset: str, hp: str = "200") -> np.ndarray:
         """``final_accuracy`` of every architecture as one array (NaN where not run)."""
-        check_choice("reporting dataset", dataset, SIMULATE_DATASETS)
+        require_one_of("reporting dataset", dataset, SIMULATE_DATASETS, BenchmarkError)
         self._warn_hp(hp)
         name, setname = REPORT_SPLIT[dataset]
         return self.metric_all(name, setname, "accuracy", str(hp), "mean")

@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .common import BenchmarkError, check_choice, set_layout
+from ...errors import require_one_of
+from .common import BenchmarkError, set_layout
 
 _RESULT_DEFAULTS: dict[str, Any] = {
     "name": None, "net_state_dict": None, "train_acc1es": None, "train_acc5es": None, "train_losses": None,
@@ -54,7 +55,7 @@ class ResultsCount:
         self.train_times = {epoch: estimated_per_epoch_time for epoch in range(self.epochs)}
 
     def reset_pseudo_eval_times(self, eval_name: str, estimated_per_epoch_time: float) -> None:
-        check_choice("evaluation set", eval_name, self.eval_names)
+        require_one_of("evaluation set", eval_name, self.eval_names, BenchmarkError)
         for epoch in range(self.epochs):
             self.eval_times[f"{eval_name}@{epoch}"] = estimated_per_epoch_time
 
@@ -166,7 +167,7 @@ class ArchResults:
         self.clear_net_done = False
 
     def _seeds(self, dataset: str) -> list[int]:
-        check_choice("dataset", dataset, self.dataset_seed)
+        require_one_of("dataset", dataset, self.dataset_seed, BenchmarkError)
         return self.dataset_seed[dataset]
 
     def get_compute_costs(self, dataset: str) -> dict[str, Any]:

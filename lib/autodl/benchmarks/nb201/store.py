@@ -35,8 +35,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ...errors import require_one_of
 from ...utils import make_temp_dir
-from .common import BenchmarkError, check_choice
+from .common import BenchmarkError
 from .readers import BenchmarkSource
 
 STORE_FORMAT = "autodl-nb201-store"
@@ -323,7 +324,7 @@ def convert(source: BenchmarkSource | str | os.PathLike | dict, out_dir: str | o
     Records are converted one at a time and the per-epoch curves are streamed to disk, so the memory
     needed is that of the loaded official file plus a few MB.  Returns the store folder.
     """
-    check_choice("curve dtype", curve_dtype, CURVE_DTYPES)
+    require_one_of("curve dtype", curve_dtype, CURVE_DTYPES, BenchmarkError)
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise BenchmarkError(f"output {out_dir} already exists; remove it or choose another path")
@@ -568,7 +569,7 @@ class Store:
     @classmethod
     def from_source(cls, source: BenchmarkSource, curve_dtype: str = "float64") -> "Store":
         """Build an in-memory store from an official source (float64 curves by default: exact)."""
-        check_choice("curve dtype", curve_dtype, CURVE_DTYPES)
+        require_one_of("curve dtype", curve_dtype, CURVE_DTYPES, BenchmarkError)
         layout = scan_layout(source)
         arrays = _Arrays(len(source.meta_archs), layout, curve_dtype, None)
         evaluated = _fill(source, arrays, layout, curve_dtype, None)
@@ -599,7 +600,7 @@ class Store:
         table = self._tables.get((hp, dataset))
         if table is None:
             self.check_hp(hp)
-            check_choice("dataset", dataset, self.datasets(hp))
+            require_one_of("dataset", dataset, self.datasets(hp), BenchmarkError)
         return table  # type: ignore[return-value]
 
     def run_datasets(self, index: int, hp: str) -> list[str]:
