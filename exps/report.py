@@ -3,7 +3,7 @@ searches (exps/search-cell.py) and retrainings of their cells (exps/train-search
 published numbers beside ours; printed in Markdown and written to --output.  See docs/REPRODUCE.md."""
 from pathlib import Path
 
-from autodl.algorithms.oneshot.report import collect, render
+from autodl.report import collect, render
 from autodl.cli import ArgumentParser, output_file, run_main
 from autodl.errors import ConfigError
 from autodl.utils import atomic_write_text

@@ -79,7 +79,7 @@ def test_report_without_any_finished_run_is_one_line_exit_2(tmp_path):
 
 
 def test_an_nb201_search_on_digits16_is_matched_to_its_retraining_on_digits(tmp_path):
-    from autodl.algorithms.oneshot.report import collect, render
+    from autodl.report import collect, render
     from autodl.spaces.nb201 import Arch
 
     cell = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"

@@ -12,14 +12,15 @@ from ..registry import Registry
 
 @dataclass(frozen=True)
 class AlgorithmSpec:
-    """A registered search: its task class, the settings values its name fixes and the base name of its
+    """A registered search: its task class, the settings values its name fixes, the base name of its
     shipped recipes (``configs/search/<space>/<recipe>[-NASNet-CIFAR].json``; None: none shipped, the
-    caller passes one)."""
+    caller passes one) and its title in reports (the papers' spelling, e.g. ``DARTS+(V1)``)."""
 
     task: type
     fixed: dict[str, Any] = field(default_factory=dict)
     recipe: str | None = None
     only_spaces: tuple[str, ...] | None = None
+    title: str = ""
 
     @property
     def spaces(self) -> tuple[str, ...]:
@@ -40,13 +41,15 @@ ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm", modules=("autodl.alg
 """The weight-sharing searches by name; their module (which imports torch) is imported on the first look-up."""
 
 
-def register_algorithm(name: str, recipe: str | None = None, spaces: tuple[str, ...] | None = None, **fixed: Any):
+def register_algorithm(name: str, recipe: str | None = None, spaces: tuple[str, ...] | None = None,
+                       title: str | None = None, **fixed: Any):
     """Class decorator registering a search task under ``name``; ``fixed`` SearchConfig values
     (e.g. ``order=2``) are imposed whenever the algorithm is built under that name; ``recipe`` names
-    its shipped recipe files and ``spaces`` restricts the task's spaces (see :class:`AlgorithmSpec`)."""
+    its shipped recipe files, ``spaces`` restricts the task's spaces and ``title`` is its name in
+    reports (default: ``name`` upper-cased) (see :class:`AlgorithmSpec`)."""
 
     def add(task: type) -> type:
-        ALGORITHMS.register(name, AlgorithmSpec(task, fixed, recipe, spaces))
+        ALGORITHMS.register(name, AlgorithmSpec(task, fixed, recipe, spaces, title or name.upper()))
         return task
 
     return add

@@ -83,7 +83,7 @@ class EarlyStopping:
         self.stopped = None if state["stopped"] is None else (int(state["stopped"][0]), str(state["stopped"][1]))
 
 
-@register_algorithm("darts+-v1", recipe="DARTS+", order=1)
+@register_algorithm("darts+-v1", recipe="DARTS+", title="DARTS+(V1)", order=1)
 @register_algorithm("darts+", recipe="DARTS+", order=2)
 class DARTSPlus(DARTS):
     """DARTS (``config.order`` 1 or 2) that stops early by the DARTS+ criteria."""

@@ -57,7 +57,8 @@ class NASPSettings(SearchConfig):
 
 
 @register_algorithm("nasp", recipe="NASP")
-@register_algorithm("nasp-12ops", recipe="NASP-12ops", spaces=("darts",), op_set="nasp-12ops")
+@register_algorithm("nasp-12ops", recipe="NASP-12ops", spaces=("darts",), title="NASP(12ops)",
+                    op_set="nasp-12ops")
 class NASP(SearchTask):
     """Proximal-iteration search: continuous parameters in [0, 1], discrete forward and backward."""
 

@@ -17,20 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ...config import OptimConfig, config_from_dict
-from ...engine.flops import count_parameters
-from ...errors import AutoDLError
-from ...engine.rundir import RunDir
-from ...models import create_model
-from ...spaces.artifact import load_artifact
-from ...spaces.nasnet import Genotype
-from ...spaces.nb201 import Arch
+from .algorithms.registry import ALGORITHMS
+from .config import OptimConfig, config_from_dict
+from .engine.flops import count_parameters
+from .engine.rundir import RunDir
+from .errors import AutoDLError
+from .models import create_model
+from .spaces.artifact import load_artifact
+from .spaces.nasnet import Genotype
+from .spaces.nb201 import Arch
 
 SECONDS_PER_DAY = 86400.0
-MODEL_NAMES = {"darts-v1": "DARTS-V1", "darts-v2": "DARTS-V2", "gdas": "GDAS", "setn": "SETN", "enas": "ENAS",
-               "rsps": "RSPS", "darts+": "DARTS+", "darts+-v1": "DARTS+(V1)", "nasp": "NASP",
-               "nasp-12ops": "NASP(12ops)"}
-"""Report names of the algorithms (the README's spelling)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +109,7 @@ def read_run(path: Path) -> SearchRun | RetrainRun | str:
         last = records[-1] if records else {}
         valid = last.get("valid_top1", last.get("train_arch_top1"))
         arch = Arch.from_str(artifact.arch) if isinstance(artifact.arch, str) else artifact.arch
-        return SearchRun(path, MODEL_NAMES.get(artifact.algorithm, artifact.algorithm), artifact.dataset, arch,
+        return SearchRun(path, _title(artifact.algorithm), artifact.dataset, arch,
                          artifact.seed, artifact.search_cost_s / SECONDS_PER_DAY, run_device(path), valid)
     arch = _arch_of_model(config.get("model", {}))
     if arch is None:
@@ -209,3 +206,8 @@ def render(searches: list[SearchRun], retrains: list[RetrainRun]) -> str:
                          f"(retrained, no search given: {retrain.path.name})|{retrain.params_m:.2f}"
                          f"|{_days(retrain.cost_days, retrain.device)}|")
     return "\n".join(lines) + "\n"
+
+
+def _title(algorithm: str) -> str:
+    """The report name of a search (its registered title, the README's spelling); an unregistered name as it is."""
+    return ALGORITHMS.get(algorithm).title if algorithm in ALGORITHMS else algorithm
