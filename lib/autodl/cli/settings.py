@@ -20,22 +20,32 @@ def flag_name(field_name: str) -> str:
     return "--" + field_name.lower().replace("_", "-")
 
 
-def add_settings_flags(parser: argparse.ArgumentParser, owners: dict[str, type], skip: Iterable[str] = ()) -> None:
+def add_settings_flags(parser: argparse.ArgumentParser, owners: dict[str, type], skip: Iterable[str] = (),
+                       show_defaults: bool = False) -> None:
     """One flag per field of the settings classes in ``owners`` (owner name -> class; a field shared by
-    several is added once, its help naming who takes it), except the fields in ``skip``."""
+    several is added once, its help naming who takes it), except the fields in ``skip``.  ``show_defaults``:
+    the help gives the fields' defaults (per owner where they differ), for settings that have no recipe."""
     skip = set(skip)
     takers: dict[str, list[str]] = {}
     fields: dict[str, tuple[dataclasses.Field, Any]] = {}
+    defaults: dict[str, dict[str, Any]] = {}
     for owner, cls in owners.items():
         hints = typing.get_type_hints(cls)
         for field in dataclasses.fields(cls):
             if field.name in skip or "help" not in field.metadata:
                 continue
             takers.setdefault(field.name, []).append(owner)
-            fields.setdefault(field.name, (field, hints[field.name]))
+            fields.setdefault(field.name, (field, _not_none(hints[field.name])))
+            defaults.setdefault(field.name, {})[owner] = _default(field)
     for name, (field, hint) in fields.items():
         everyone = len(takers[name]) == len(owners)
-        help_text = field.metadata["help"] + ("" if everyone else f" [{', '.join(takers[name])}]")
+        help_text = field.metadata["help"]
+        if show_defaults and "default" not in help_text:
+            values = defaults[name]
+            shown = (f"{next(iter(values.values()))}" if len(set(map(repr, values.values()))) == 1
+                     else ", ".join(f"{owner} {value}" for owner, value in values.items()))
+            help_text += f" (default: {shown})"
+        help_text += "" if everyone else f" [{', '.join(takers[name])}]"
         kwargs: dict[str, Any] = {"default": None, "help": help_text, "dest": name}
         if field.metadata.get("choices"):
             kwargs["choices"] = field.metadata["choices"]
@@ -46,6 +56,16 @@ def add_settings_flags(parser: argparse.ArgumentParser, owners: dict[str, type],
         else:
             kwargs["type"] = int_arg if hint is int else hint
         parser.add_argument(flag_name(name), **kwargs)
+
+
+def _not_none(hint: Any) -> Any:
+    """``X`` of an optional ``X | None`` hint (the flag's type), else ``hint``."""
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return args[0] if type(None) in typing.get_args(hint) and len(args) == 1 else hint
+
+
+def _default(field: dataclasses.Field) -> Any:
+    return field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
 
 
 def settings_overrides(args: argparse.Namespace, owner: str, owners: dict[str, type]) -> dict[str, Any]:
