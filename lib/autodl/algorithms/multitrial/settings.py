@@ -16,7 +16,7 @@ EVALUATORS = {"benchmark": "autodl.algorithms.multitrial.evaluators",
               "proxy": "autodl.algorithms.multitrial.proxies"}
 """Evaluator name -> the module that builds it from :class:`SearchSettings` (its ``from_settings``)."""
 
-PROXY_NAMES = ("naswot", "synflow", "snip", "grad_norm")
+PROXY_NAMES = ("naswot", "synflow", "snip", "grad_norm", "jacob_cov")
 """The zero-cost proxies of :data:`autodl.algorithms.multitrial.proxies.PROXIES`, named here for the command
 line (choosing one must not import torch before the proxy evaluator is chosen)."""
 
