@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from autodl.algorithms.multitrial import create_optimizer, run_trials
-from autodl.algorithms.multitrial.proxies import (PROXIES, ProxyEvaluator, fixed_batch, grad_norm, naswot,
+from autodl.algorithms.multitrial.proxies import (PROXIES, ProxyEvaluator, fixed_batch, grad_norm, jacob_cov, naswot,
                                                   proxy_correlations, snip, synflow)
 from autodl.algorithms.multitrial.ranks import average_ranks, kendall, spearman
 from autodl.algorithms.multitrial.settings import PROXY_NAMES
@@ -52,6 +52,25 @@ def test_snip_and_grad_norm_of_one_linear_layer_follow_the_softmax_gradient():
     assert grad_norm(model, inputs, targets) == pytest.approx(np.linalg.norm(gradient), rel=1e-5)
 
 
+def test_jacob_cov_scores_the_correlation_of_the_input_jacobians():
+    rng = np.random.default_rng(0)
+    w1, w2, x = rng.normal(size=(4, 5)), rng.normal(size=(2, 4)), rng.normal(size=(3, 5))
+    model = nn.Sequential(nn.Linear(5, 4, bias=False), nn.ReLU(), nn.Linear(4, 2, bias=False))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor(w1))
+        model[2].weight.copy_(torch.tensor(w2))
+    # d(sum of the outputs)/dx_i = W1^T diag(relu'(W1 x_i)) W2^T 1, one row per input
+    jacobians = np.stack([w1.T @ ((w1 @ xi > 0) * (w2.T @ np.ones(2))) for xi in x])
+    centred = jacobians - jacobians.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1)
+    eigenvalues = np.linalg.eigvalsh(centred @ centred.T / np.outer(norms, norms))
+    expected = -np.sum(np.log(eigenvalues + 1e-5) + 1 / (eigenvalues + 1e-5))
+    assert jacob_cov(model, torch.tensor(x, dtype=torch.float32)) == pytest.approx(expected, rel=1e-5)
+    # a second input with the first one's ReLU pattern has its Jacobian: a singular correlation scores far lower
+    same_pattern = torch.tensor(x[[0, 0, 2]] * [[1.0], [2.0], [1.0]], dtype=torch.float32)
+    assert jacob_cov(model, same_pattern) < expected - 1e4
+
+
 def by_hand_ranks(values):
     """1-based ranks, ties sharing the mean of their ranks, counted pair by pair."""
     return [1 + sum(v < u for v in values) + (sum(v == u for v in values) - 1) / 2 for u in values]
@@ -84,6 +103,9 @@ def test_rank_correlations_by_hand_and_with_ties():
     assert average_ranks([10, 20, 20, 30]).tolist() == [1, 2.5, 2.5, 4]
     # tau-b with ties: x ties one pair, y ties one pair; C=4, D=0 -> 4 / sqrt(5 * 5)
     assert kendall([1, 1, 2, 3], [1, 2, 3, 3]) == pytest.approx(4 / 5)
+    # a pair tied on both sides counts in both tie counts: C=2, D=0 -> 2 / sqrt((3 - 1) * (3 - 1))
+    assert kendall([1.5, 1.5, 9.0], [-3.0, -3.0, 7.0]) == pytest.approx(1.0)
+    assert math.isnan(kendall([2.0, 2.0, 2.0], [1.0, 2.0, 3.0])) and math.isnan(spearman([1, 2, 3], [4, 4, 4]))
 
 
 def test_spearman_correlates_ranks_not_values():
@@ -131,7 +153,7 @@ def test_proxy_correlations_report_spearman_and_kendall(batch):
 
 
 def test_an_unknown_proxy_is_one_clear_error(batch):
-    with pytest.raises(ConfigError, match="unknown proxy 'zen'; expected one of naswot, synflow, snip, grad_norm"):
+    with pytest.raises(ConfigError, match="unknown proxy 'zen'; expected one of naswot, synflow, snip, grad_norm, jacob_cov$"):
         ProxyEvaluator("zen", *batch, num_classes=10)
 
 

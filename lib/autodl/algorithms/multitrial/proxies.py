@@ -6,7 +6,10 @@ inputs i and j agree (both active or both inactive).  ``synflow`` (Tanaka et al.
 parameter replaced by its absolute value and BatchNorm at its initial statistics, the sum over the
 conv/linear weights of ``|w * dR/dw|`` where ``R`` is the summed output for an all-ones input (float64).
 ``snip`` (Lee et al. 2019): the sum of ``|w * dL/dw|`` for the cross-entropy loss of the batch.
-``grad_norm``: the sum over conv/linear layers of the L2 norm of ``dL/dw``.
+``grad_norm``: the sum over conv/linear layers of the L2 norm of ``dL/dw``.  ``jacob_cov`` (Mellor et al.'s
+first score, as Abdelfattah et al. 2021 use it): with ``J_i = d(sum of the logits)/dx_i`` for each input of the
+batch (one backward pass, the network in training mode), and ``v`` the eigenvalues of the correlation matrix of
+the ``J_i``, ``-sum(log(v + k) + 1 / (v + k))`` with ``k = 1e-5`` (NaN when some ``J_i`` is constant).
 """
 from __future__ import annotations
 
@@ -89,8 +92,19 @@ def grad_norm(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> 
     return sum(float(layer.weight.grad.norm()) for layer in layers)
 
 
+def jacob_cov(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None, k: float = 1e-5) -> float:
+    images = inputs.detach().clone().requires_grad_(True)
+    model.zero_grad()
+    _logits(model(images)).sum().backward()
+    correlation = np.corrcoef(images.grad.detach().flatten(1).double().numpy())
+    if not np.isfinite(correlation).all():  # an input whose Jacobian is constant (e.g. zero): no correlation
+        return float("nan")
+    eigenvalues = np.linalg.eigvalsh(correlation)  # symmetric: real eigenvalues
+    return float(-np.sum(np.log(eigenvalues + k) + 1.0 / (eigenvalues + k)))
+
+
 PROXIES: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = {
-    "naswot": naswot, "synflow": synflow, "snip": snip, "grad_norm": grad_norm}
+    "naswot": naswot, "synflow": synflow, "snip": snip, "grad_norm": grad_norm, "jacob_cov": jacob_cov}
 """The zero-cost proxies by name: ``proxy(model, inputs, targets) -> score`` (higher predicts better); the
 command line lists the same names in :data:`~.settings.PROXY_NAMES`."""
 
@@ -117,11 +131,15 @@ class ProxyEvaluator(Evaluator):
         self.seed, self.channel, self.num_cells = seed, channel, num_cells
         self.space = NB201Space()
 
-    def score(self, arch: Arch, proxy: str | None = None) -> float:
+    def network(self, arch: Arch) -> nn.Module:
+        """The untrained network of ``arch`` that the proxies score (in training mode), initialised from the
+        seed of the search seed and the cell."""
         torch.manual_seed(zlib.crc32(f"{self.seed}:{arch}".encode()))
-        model = create_model({"name": "infer.tiny", "C": self.channel, "N": self.num_cells,
-                              "num_classes": self.num_classes, "arch_str": str(arch)})
-        value = PROXIES[proxy or self.proxy](model.train(), self.inputs, self.targets)
+        return create_model({"name": "infer.tiny", "C": self.channel, "N": self.num_cells,
+                             "num_classes": self.num_classes, "arch_str": str(arch)}).train()
+
+    def score(self, arch: Arch, proxy: str | None = None) -> float:
+        value = PROXIES[proxy or self.proxy](self.network(arch), self.inputs, self.targets)
         return value if np.isfinite(value) else -1e30  # a dead network (log det of a singular kernel) ranks last
 
     def evaluate(self, candidate: Arch, budget: float | None, trial: int) -> Evaluation:
