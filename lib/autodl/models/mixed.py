@@ -36,8 +36,9 @@ def check_forward_choice(weights: Sequence[torch.Tensor] | None, indices: Sequen
             raise ConfigError(f"indices[{k}] must hold {shape[0]} op indices in 0..{shape[1] - 1}, got {list(indices[k])}")
 
 
-def extra_arch_tensors(cell: type) -> nn.ParameterDict:
-    """The extra architecture tensors ``cell`` declares (``extra_arch_shapes``: name -> shape), each
+def extra_arch_tensors(cell: nn.Module) -> nn.ParameterDict:
+    """The extra architecture tensors a search cell declares (``extra_arch_shapes``: name -> shape; a class
+    attribute, or set by the cell's constructor where its options decide), each
     ``1e-3 * N(0, 1)`` like the op tables; empty for the plain cells (no random draw, no state-dict key)."""
     return nn.ParameterDict({name: nn.Parameter(ARCH_INIT_SCALE * torch.randn(shape))
                              for name, shape in getattr(cell, "extra_arch_shapes", {}).items()})

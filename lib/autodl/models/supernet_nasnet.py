@@ -10,7 +10,7 @@ only the selected op runs).
 """
 from __future__ import annotations
 
-from typing import Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -76,13 +76,15 @@ class NASNetSuperNet(nn.Module):
     """Stem (3C), N normal cells at C, a reduction to 2C, N-1 normal cells, a reduction to 4C, N-1 normal
     cells, then BN + ReLU, global pooling and a linear classifier (spec 1.5; C=16, N=2 gives 6 cells).
     ``op_lists`` holds the op names of each architecture tensor's columns: (normal cell, reduction cell).
-    ``cell``: the search-cell class (a :class:`NASNetSearchCell` subclass for a relaxation variant)."""
+    ``cell``: the search-cell class (a :class:`NASNetSearchCell` subclass for a relaxation variant), built with
+    ``cell_options`` as its own keyword arguments after the shared ones."""
 
     edge_names = tuple(f"{kind} {key}" for kind in ("normal", "reduce") for key in edge_keys(STEPS))
     space = "darts"
 
     def __init__(self, C: int = 16, N: int = 2, num_classes: int = 10, track_running_stats: bool = False,
-                 op_set: str = "default", cell: type[NASNetSearchCell] = NASNetSearchCell) -> None:
+                 op_set: str = "default", cell: type[NASNetSearchCell] = NASNetSearchCell,
+                 cell_options: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         if C < 1 or N < 1:
             raise ConfigError(f"the NASNet supernet needs C >= 1 and N >= 1, got C={C}, N={N}")
@@ -96,7 +98,7 @@ class NASNetSuperNet(nn.Module):
         cells, C_prev_prev, C_prev, reduction_prev = [], stem, stem, False
         for width, reduction in layout:
             cells.append(cell(C_prev_prev, C_prev, width, reduction, reduction_prev, track_running_stats,
-                              self.op_lists[1 if reduction else 0]))
+                              self.op_lists[1 if reduction else 0], **dict(cell_options or {})))
             C_prev_prev, C_prev, reduction_prev = C_prev, cells[-1].out_channels, reduction
         self.cells = nn.ModuleList(cells)
         self.lastact = nn.Sequential(nn.BatchNorm2d(C_prev), nn.ReLU(inplace=True))
@@ -104,7 +106,7 @@ class NASNetSuperNet(nn.Module):
         edges = num_edges(STEPS)
         self.arch_normal = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_lists[0])))
         self.arch_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(self.op_lists[1])))
-        self.arch_extra = extra_arch_tensors(cell)
+        self.arch_extra = extra_arch_tensors(cells[0])
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.arch_normal, self.arch_reduce]

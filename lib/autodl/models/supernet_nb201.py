@@ -24,7 +24,7 @@ Forward modes (``weights`` / ``indices`` are lists with one entry per architectu
 from __future__ import annotations
 
 import copy
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -225,9 +225,10 @@ class EdgeCell(nn.Module):
 class NB201SuperNet(nn.Module):
     """Stem, 3 stages of N search cells with ResNet reductions, head; ``arch_parameters`` is one 6 x 5 tensor
     (initialised ``1e-3 * N(0, 1)``) shared by every cell, whose columns ``op_lists[0]`` names.
-    ``cell``: the search-cell class, built as ``cell(C, track_running_stats)`` (default the fused
-    :class:`SearchCell`; an :class:`EdgeCell` subclass for a relaxation variant); the extra architecture
-    tensors it declares are held here and passed to every search cell by name.
+    ``cell``: the search-cell class, built as ``cell(C, track_running_stats, **cell_options)`` (default the
+    fused :class:`SearchCell`; an :class:`EdgeCell` subclass for a relaxation variant, ``cell_options`` its
+    own keyword arguments, e.g. PC-DARTS's K); the extra architecture tensors its cells declare are held
+    here and passed to every search cell by name.
     ``forward`` returns ``(features, logits)``."""
 
     op_lists = (OP_NAMES,)
@@ -235,18 +236,19 @@ class NB201SuperNet(nn.Module):
     space = "nas-bench-201"
 
     def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, track_running_stats: bool = False,
-                 cell: type[nn.Module] = SearchCell) -> None:
+                 cell: type[nn.Module] = SearchCell, cell_options: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         if C < 1 or N < 1:
             raise ConfigError(f"the NB201 supernet needs C >= 1 and N >= 1, got C={C}, N={N}")
+        options = dict(cell_options or {})
         self.C, self.N, self.num_classes = C, N, num_classes
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
-        self.cells = nb201_cells(C, N, lambda width: cell(width, track_running_stats))
+        self.cells = nb201_cells(C, N, lambda width: cell(width, track_running_stats, **options))
         self.search_cells = frozenset(k for k, module in enumerate(self.cells) if isinstance(module, cell))
         self.lastact = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(4 * C, num_classes)
         self.arch = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(OP_NAMES)))
-        self.arch_extra = extra_arch_tensors(cell)
+        self.arch_extra = extra_arch_tensors(self.cells[min(self.search_cells)])
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.arch]

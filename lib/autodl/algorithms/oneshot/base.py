@@ -82,6 +82,12 @@ class SearchTask(Task):
         self.generator = torch.Generator().manual_seed(seed)
         self.selected: Arch | Genotype | None = None
 
+    @classmethod
+    def cell_options(cls, search: SearchConfig) -> dict[str, Any]:
+        """The search cells' own keyword arguments under ``search`` (``cell_options`` of the supernet's model
+        config, e.g. PC-DARTS's K); default none."""
+        return {}
+
     # ------------------------------------------------------------------ architecture values
     @property
     def arch_parameters(self) -> list[nn.Parameter]:

@@ -56,11 +56,14 @@ def load_search_recipe(path: str | os.PathLike, algorithm: str, **search_overrid
 
 def supernet_config(algorithm: str, search: SearchConfig, num_classes: int) -> dict[str, Any]:
     """The model config of the supernet that ``algorithm`` searches under ``search`` (its space, width,
-    depth, BN statistics and op set), for ``num_classes`` classes."""
+    depth, BN statistics, op set and the cells' own options), for ``num_classes`` classes."""
     config = {"name": ALGORITHMS.get(algorithm).supernet(search.space), "C": search.channel, "N": search.num_cells, "num_classes": num_classes,
               "track_running_stats": search.track_running_stats}
     if search.op_set != "default":
         config["op_set"] = search.op_set
+    options = ALGORITHMS.get(algorithm).task.cell_options(search)
+    if options:
+        config["cell_options"] = options
     return config
 
 
