@@ -7,28 +7,17 @@ import sys
 from pathlib import Path
 
 from autodl.algorithms.multitrial import OPTIMIZERS
+from autodl.algorithms.multitrial.base import options_by_algorithm
 from autodl.algorithms.multitrial.backends import BACKENDS, Backend
 from autodl.algorithms.multitrial.curves import PLOT_HINT
 from autodl.algorithms.multitrial.run import search_many, search_once, table_row
 from autodl.algorithms.multitrial.settings import EVALUATORS, PROXY_NAMES, SearchSettings
 from autodl.cli import ArgumentParser, existing_file, non_negative_int, positive_float, positive_int, run_main
+from autodl.cli.settings import add_settings_flags, settings_overrides
 from autodl.errors import ConfigError
 
 LESS_RECIPE = Path(__file__).resolve().parents[1] / "configs" / "nas-benchmark" / "LESS.json"
 """The NAS-Bench-201 12-epoch recipe (SGD nesterov 0.9, LR 0.1 cosine, weight decay 5e-4)."""
-
-# flag -> (type, help) of the algorithm option it sets; passed only when given (an option the algorithm lacks is an error)
-ALGORITHM_OPTIONS = {
-    "population": (int, "REA: population size (10)"), "sample_size": (int, "REA: tournament size (3)"),
-    "learning_rate": (float, "REINFORCE: Adam learning rate of the policy (0.01; the original's docs use 0.5)"),
-    "ema_momentum": (float, "REINFORCE: momentum of the reward baseline (0.9)"),
-    "min_budget": (float, "BOHB: smallest budget in epochs (12)"), "max_budget": (float, "BOHB: largest budget (200)"),
-    "eta": (float, "BOHB: Hyperband's eta (3)"), "n_iters": (int, "BOHB: Hyperband iterations (no limit)"),
-    "num_samples": (int, "BOHB: draws from the good density per new cell (64)"),
-    "random_fraction": (float, "BOHB: share of random cells (1/3)"),
-    "bandwidth_factor": (float, "BOHB: widening of numeric kernels when drawing (3)"),
-    "min_bandwidth": (float, "BOHB: smallest kernel bandwidth (1e-3)")}
-
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(description=__doc__.split(";")[0])
@@ -46,17 +35,16 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--evaluator", choices=list(EVALUATORS), default=None,
                         help="default: benchmark with --benchmark, else training")
     parser.add_argument("--multi-fidelity", action="store_true",
-                        help="benchmark evaluator: answer BOHB's budgets from the 200-epoch curves (default: 12-epoch records)")
+                        help="benchmark evaluator: answer a multi-fidelity algorithm's budgets (BOHB's) from the 200-epoch curves "
+                             "(default: 12-epoch records)")
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="workers (parallel runs with --runs; parallel trials with the training evaluator)")
     parser.add_argument("--backend", choices=BACKENDS.names(), default="process",
                         help="where the workers run: local processes, or Ray tasks (pip install -e .[ray])")
     parser.add_argument("--ray-address", default=None,
                         help="Ray cluster of --backend ray (default: start a local one with --workers CPUs)")
-    group = parser.add_argument_group("algorithm options (defaults: the algorithm's)")
-    for name, (kind, text) in ALGORITHM_OPTIONS.items():
-        group.add_argument("--" + name.replace("_", "-"), type=positive_int if kind is int else float, default=None,
-                           help=text)
+    add_settings_flags(parser.add_argument_group("algorithm options (each algorithm's own; [names] take it)"),
+                       options_by_algorithm(), show_defaults=True)
     group = parser.add_argument_group("training and proxy evaluators")
     group.add_argument("--proxy", choices=PROXY_NAMES, default="naswot", help="zero-cost proxy")
     group.add_argument("--proxy-data", default="digits16", help="dataset of the proxy's batch")
@@ -65,7 +53,7 @@ def build_parser() -> ArgumentParser:
     group.add_argument("--num-cells", type=positive_int, default=5, help="cells per stage N")
     group.add_argument("--recipe", type=existing_file, default=str(LESS_RECIPE),
                        help="training recipe JSON (OptimConfig); --epochs and --batch-size override it")
-    group.add_argument("--epochs", type=positive_int, default=12, help="training epochs (BOHB: its budgets)")
+    group.add_argument("--epochs", type=positive_int, default=12, help="training epochs (a multi-fidelity algorithm's budgets instead)")
     group.add_argument("--batch-size", type=positive_int, default=64, help="training batch size")
     group.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
     group.add_argument("--device", default="cpu", help="training device: cpu, cuda or cuda:K")
@@ -75,7 +63,7 @@ def build_parser() -> ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    options = {name: getattr(args, name) for name in ALGORITHM_OPTIONS if getattr(args, name) is not None}
+    options = settings_overrides(args, args.algo, options_by_algorithm())
     evaluator = args.evaluator or ("benchmark" if args.benchmark else "training")
     if args.dataset is None and evaluator == "benchmark":
         raise ConfigError("the benchmark evaluator needs --dataset: cifar10, cifar100 or ImageNet16-120 (the search "

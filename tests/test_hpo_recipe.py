@@ -34,7 +34,7 @@ def test_a_candidate_replaces_recipe_keys_and_label_smoothing_switches_the_crite
 
 @pytest.mark.parametrize("spec, budget_is_epochs, message", [
     ({"lr": {"type": "float", "low": 0.01, "high": 0.1}}, False, "'lr' is not a key of a training recipe"),
-    ({"epochs": {"type": "int", "low": 1, "high": 5}}, True, "BOHB sets 'epochs' as its budget"),
+    ({"epochs": {"type": "int", "low": 1, "high": 5}}, True, "a multi-fidelity algorithm sets 'epochs' as its budget"),
     ({"label_smooth": {"type": "float", "low": 0.0, "high": 1.0}}, False, "label_smooth=1.0 makes an invalid recipe"),
     ({"batch_size": {"type": "categorical", "choices": [32, "big"]}}, False, "batch_size='big' makes an invalid recipe"),
 ])
@@ -56,7 +56,7 @@ def test_datasets_without_a_search_split_validate_on_a_class_balanced_half():
 
 def test_bohb_budgets_are_epochs_and_trials_score_on_the_validation_split(tmp_path):
     space = HyperSpace.from_file(ROOT / "configs" / "hpo" / "lr-decay.json")
-    result = tune_recipe("bohb", space, MODEL, BASE, "digits16", tmp_path, max_trials=4, min_epochs=1, max_epochs=3)
+    result = tune_recipe("bohb", space, MODEL, BASE, "digits16", tmp_path, max_trials=4, options={"max_budget": 3})
     trials = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
     # Hyperband with budgets 1 and 3 (eta 3): three candidates for 1 epoch, the best of them for 3
     assert [t["budget"] for t in trials] == [1.0, 1.0, 1.0, 3.0]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autodl.algorithms.multitrial.ranks import kendall, spearman
+from autodl.algorithms.multitrial.settings import PROXY_NAMES
 from autodl.benchmarks.nb201 import NB201Benchmark
 from autodl.benchmarks.nb201.synthetic import write_synthetic_store
 from autodl.cli import run_main
@@ -108,7 +109,7 @@ def test_the_proxy_evaluator_reports_correlations_with_a_benchmark(store, tmp_pa
     assert cli("--algo", "random", "--evaluator", "proxy", "--benchmark", store, "--dataset", "cifar10",
                "--max-trials", 8, "--proxy-batch", 8, "--channel", 4, "--num-cells", 1, "--save-dir", tmp_path) == 0
     table = load_artifact(tmp_path / "result.json").extra["proxy_correlations"]
-    assert table["cells"] == 8 and set(table) == {"cells", "naswot", "synflow", "snip", "grad_norm"}
+    assert table["cells"] == 8 and set(table) == {"cells", *PROXY_NAMES}
     # the search scored its cells by naswot: the table's naswot row correlates those scores with the store's accuracies
     trials = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
     scores = {trial["candidate"]: trial["score"] for trial in trials}
@@ -119,7 +120,7 @@ def test_the_proxy_evaluator_reports_correlations_with_a_benchmark(store, tmp_pa
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--algo", "bohb", "--population", 5], "option 'population' does not apply to bohb"),
+    (["--algo", "bohb", "--population", 5], "--population is a setting of rea, not of 'bohb'"),
     (["--algo", "rea", "--evaluator", "benchmark"], "the benchmark evaluator needs --benchmark"),
     (["--algo", "rea", "--benchmark", "STORE", "--dataset", "mnist"], "unknown benchmark dataset 'mnist'"),
     (["--algo", "rea", "--benchmark", "/nonexistent.pth"], "does not exist"),

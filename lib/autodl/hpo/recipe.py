@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..algorithms.multitrial import Evaluation, Evaluator, HyperSpace, Trial, create_optimizer, run_trials
+from ..algorithms.multitrial import (OPTIMIZERS, Evaluation, Evaluator, HyperSpace, Trial, create_optimizer,
+                                     run_trials)
 from ..algorithms.multitrial.backends import Backend
 from ..algorithms.multitrial.training import score_recipe
 from ..config import OptimConfig, config_from_dict, config_to_dict
@@ -51,8 +52,8 @@ def check_recipe_space(space: HyperSpace, base: OptimConfig, budget_is_epochs: b
             raise ConfigError(f"{space.name}: parameter {param.name!r} is not a key of a training recipe; "
                               f"rename it to one of the OptimConfig keys: {', '.join(RECIPE_KEYS)}")
         if budget_is_epochs and param.name == "epochs":
-            raise ConfigError(f"{space.name}: BOHB sets 'epochs' as its budget (--min-epochs/--max-epochs); "
-                              "remove 'epochs' from the space or use another --algo")
+            raise ConfigError(f"{space.name}: a multi-fidelity algorithm sets 'epochs' as its budget "
+                              "(--min-budget/--max-budget); remove 'epochs' from the space or use another --algo")
         values = param.choices if param.type == "categorical" else (param.from_unit(0.0), param.from_unit(1.0))
         for value in values:
             try:
@@ -64,7 +65,7 @@ def check_recipe_space(space: HyperSpace, base: OptimConfig, budget_is_epochs: b
 
 class RecipeEvaluator(Evaluator):
     """Scores a recipe candidate by :func:`score_recipe`: the last epoch's validation top-1 accuracy;
-    cost = the trial's wall seconds. The budget, when an optimiser gives one (BOHB), is the recipe's
+    cost = the trial's wall seconds. The budget, when an optimiser gives one (a multi-fidelity one), is the recipe's
     ``epochs``. Every trial has its run directory ``<save_dir>/trial-<n>`` and trains with the same
     ``seed`` (common random numbers: trials differ only by their recipe). ``threads`` sets torch's
     threads in the process that trains (None: leave them as they are)."""
@@ -92,8 +93,7 @@ class RecipeEvaluator(Evaluator):
 def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | str | os.PathLike, base: OptimConfig,
                 dataset: str, save_dir: str | os.PathLike, *, max_trials: int | None = None,
                 time_budget: float | None = None, workers: int = 1, seed: int = 0, data_path: str | None = None,
-                device: str = "cpu", min_epochs: int = 1, max_epochs: int | None = None, eta: float = 3,
-                backend: str = "process", ray_address: str | None = None, threads: int = 1,
+                device: str = "cpu", options: Mapping[str, Any] | None = None, backend: str = "process", ray_address: str | None = None, threads: int = 1,
                 on_trial: Callable[[Trial], None] | None = None) -> dict[str, Any]:
     """Search recipes with the optimiser ``algo`` until ``max_trials`` trials or ``time_budget`` seconds of
     training, ``workers`` trials at a time, each with ``threads`` torch threads (the same number whatever
@@ -105,7 +105,8 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
     without one, on the Ray instance this process already started, else on a new local one with
     ``workers * threads`` CPUs.
 
-    BOHB's budgets run from ``min_epochs`` to ``max_epochs`` (default: the base recipe's epochs).
+    ``options`` are the optimiser's (the fields of its ``Options``).  A multi-fidelity optimiser's budgets are
+    epochs, from ``min_budget`` (default 1) to ``max_budget`` (default: the base recipe's epochs).
     Writes ``<save_dir>/result.json`` and ``<save_dir>/best-recipe.json`` (the best recipe at the
     largest budget evaluated, an OptimConfig file for ``exps/basic-main.py --optim``); returns the result.
     """
@@ -114,13 +115,14 @@ def tune_recipe(algo: str, space: HyperSpace, model_config: Mapping[str, Any] | 
     model_dict = resolve_model_config(model_config)
     model_dict.pop("_origin")
     create_model(model_dict, num_classes=num_classes)
-    options: dict[str, Any] = {}
-    if algo == "bohb":
-        max_epochs = base.epochs if max_epochs is None else max_epochs
-        if not 1 <= min_epochs <= max_epochs:
-            raise ConfigError(f"BOHB needs 1 <= --min-epochs <= --max-epochs, got {min_epochs} and {max_epochs}")
-        options = {"min_budget": min_epochs, "max_budget": max_epochs, "eta": eta}
-    check_recipe_space(space, base, budget_is_epochs=bool(options))
+    multi_fidelity = OPTIMIZERS.get(algo).multi_fidelity
+    options = dict(options or {})
+    if multi_fidelity:
+        options = {"min_budget": 1, "max_budget": base.epochs, **options}
+        if not 1 <= options["min_budget"] <= options["max_budget"]:
+            raise ConfigError(f"{algo}'s budgets are epochs here: it needs 1 <= --min-budget <= --max-budget, "
+                              f"got {options['min_budget']} and {options['max_budget']}")
+    check_recipe_space(space, base, budget_is_epochs=multi_fidelity)
     optimizer = create_optimizer(algo, space, seed, **options)
     where = Backend(backend, ray_address, cpus_per_task=threads)
     evaluator: Evaluator = RecipeEvaluator(space, model_dict, base, dataset, Path(save_dir), data_path=data_path,

@@ -4,11 +4,11 @@
 (:mod:`.backends`).  A benchmark search imports no torch: the training and proxy evaluators' modules do, and
 are imported when chosen.  See docs/MULTI-TRIAL.md."""
 from .backends import BACKENDS, Backend
-from .base import OPTIMIZERS, Optimizer, Proposal, create_optimizer, register_optimizer
+from .base import OPTIMIZERS, Optimizer, Options, Proposal, create_optimizer, register_optimizer
 from .driver import SearchResult, Trial, run_trials
 from .evaluators import BenchmarkEvaluator, Evaluation, Evaluator
 from .space import HyperSpace, NB201Space, Param, SearchSpace
 
-__all__ = ["BACKENDS", "Backend", "OPTIMIZERS", "Optimizer", "Proposal", "create_optimizer", "register_optimizer",
+__all__ = ["BACKENDS", "Backend", "OPTIMIZERS", "Optimizer", "Options", "Proposal", "create_optimizer", "register_optimizer",
            "SearchResult", "Trial", "run_trials", "BenchmarkEvaluator", "Evaluation", "Evaluator", "HyperSpace",
            "NB201Space", "Param", "SearchSpace"]

@@ -5,17 +5,28 @@ evaluator, the budget, the trial log or the workers, which belong to the driver
 (:func:`~autodl.algorithms.multitrial.driver.run_trials`).  Scores are "higher is better" (an
 accuracy; minimise a loss by telling its negative).  ``state_dict`` is JSON-able, and an optimiser
 rebuilt with the same space, seed and options that loads it continues exactly as the original would.
+
+An optimiser declares its options in its own file, as a frozen dataclass (its ``Options``, a subclass of
+:class:`Options`) whose fields are made with :func:`autodl.config.setting` (type, default, ``--help`` text;
+``count=True``: an integer >= 1) and whose ``__post_init__`` refuses bad values in one line; the entry points
+(``exps/search-multitrial.py``, ``exps/hpo.py``) build their flags from it.  A ``multi_fidelity`` optimiser asks
+for a budget with each proposal and has the options ``min_budget`` and ``max_budget``; HPO sets them in epochs.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Mapping
 
-from ...errors import ConfigError
+from ...config import config_from_dict, require_positive
+from ...errors import ConfigError, RegistryError
 from ...registry import Registry
 from .space import SearchSpace
+
+BUDGET_OPTIONS = ("min_budget", "max_budget")
+"""The options of a multi-fidelity optimiser that bound the budgets it asks for."""
 
 
 @dataclass(frozen=True)
@@ -28,14 +39,29 @@ class Proposal:
     """What the optimiser needs back in ``tell`` (e.g. REINFORCE's sampled choices); not part of the trial."""
 
 
-class Optimizer(ABC):
-    """Base class: holds the space, the seed and a ``random.Random`` drawn from it."""
+@dataclass(frozen=True)
+class Options:
+    """Base of an optimiser's options (none): subclasses add :func:`~autodl.config.setting` fields and check
+    their values in ``__post_init__`` (calling this one, which checks the ``count`` fields)."""
 
-    def __init__(self, space: SearchSpace, seed: int) -> None:
+    def __post_init__(self) -> None:
+        require_positive(self, *(f.name for f in dataclasses.fields(self) if f.metadata.get("count")))
+
+
+class Optimizer(ABC):
+    """Base class: holds the space, the seed, a ``random.Random`` drawn from it and :attr:`options` (an
+    instance of the class's :attr:`Options`, from the keyword arguments)."""
+
+    Options: ClassVar[type[Options]] = Options
+    multi_fidelity: ClassVar[bool] = False
+    """True: every proposal carries a budget, between the options ``min_budget`` and ``max_budget``."""
+
+    def __init__(self, space: SearchSpace, seed: int, **options: Any) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ConfigError(f"an optimiser's seed must be an integer >= 0, got {seed!r}")
         self.space, self.seed = space, seed
         self.rng = random.Random(seed)
+        self.options = make_options(type(self), options)
 
     @abstractmethod
     def ask(self) -> Proposal | None:
@@ -66,10 +92,44 @@ OPTIMIZERS: Registry[type] = Registry("multi-trial algorithm", modules=("autodl.
 
 
 def register_optimizer(name: str):
-    """Class decorator registering an :class:`Optimizer` subclass under ``name``."""
-    return OPTIMIZERS.register(name)
+    """Class decorator registering an :class:`Optimizer` subclass under ``name`` (its :attr:`~Optimizer.Options`
+    must be an :class:`Options` dataclass; a multi-fidelity one's must hold :data:`BUDGET_OPTIONS`)."""
+
+    def add(cls: type[Optimizer]) -> type[Optimizer]:
+        if not (isinstance(cls.Options, type) and issubclass(cls.Options, Options)
+                and dataclasses.is_dataclass(cls.Options)):
+            raise RegistryError(f"multi-trial algorithm {name!r}: its Options must be a dataclass subclassing "
+                                "autodl.algorithms.multitrial.Options")
+        names = {f.name for f in dataclasses.fields(cls.Options)}
+        if cls.multi_fidelity and not names >= set(BUDGET_OPTIONS):
+            raise RegistryError(f"multi-trial algorithm {name!r} is multi-fidelity, so its Options need the fields "
+                                f"{' and '.join(BUDGET_OPTIONS)}")
+        return OPTIMIZERS.register(name)(cls)
+
+    return add
+
+
+def make_options(cls: type[Optimizer], options: Mapping[str, Any]) -> Options:
+    """``cls.Options`` from ``options`` (name -> value); an unknown name, a wrong type or a bad value is one
+    ConfigError naming the algorithm."""
+    names = [f.name for f in dataclasses.fields(cls.Options)]
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        raise ConfigError(f"option {unknown[0]!r} does not apply to {optimizer_name(cls)}; it takes "
+                          f"{', '.join(names) or 'no options'}")
+    return config_from_dict(cls.Options, options, source=f"{optimizer_name(cls)} options")
+
+
+def options_by_algorithm() -> dict[str, type[Options]]:
+    """Every registered optimiser's :attr:`~Optimizer.Options`, by name (the entry points' flags)."""
+    return {name: OPTIMIZERS.get(name).Options for name in OPTIMIZERS.names()}
+
+
+def optimizer_name(cls: type[Optimizer]) -> str:
+    """The name ``cls`` is registered under (its class name if it is not registered)."""
+    return next((name for name in OPTIMIZERS.names() if OPTIMIZERS.get(name) is cls), cls.__name__)
 
 
 def create_optimizer(name: str, space: SearchSpace, seed: int, **options: Any) -> Optimizer:
-    """Build the optimiser registered as ``name``; ``options`` are its keyword arguments (e.g. ``population``)."""
+    """Build the optimiser registered as ``name``; ``options`` are the fields of its ``Options`` (e.g. ``population``)."""
     return OPTIMIZERS.get(name)(space, seed, **options)

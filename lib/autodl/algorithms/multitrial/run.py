@@ -10,7 +10,6 @@ when it is chosen (:data:`~.settings.EVALUATORS`).
 """
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from pathlib import Path
@@ -25,7 +24,7 @@ from ...spaces.artifact import save_artifact
 from ...spaces.nb201 import arch_to_index
 from ...utils import atomic_write_text
 from .backends import Backend
-from .base import OPTIMIZERS, create_optimizer
+from .base import OPTIMIZERS, create_optimizer, make_options
 from .curves import CURVES_CSV, CURVES_PNG, anytime_curve, axis_labels, incumbent_points, plot_curves, write_curve_csv
 from .driver import SearchResult, run_trials
 from .evaluators import Evaluator, open_benchmark
@@ -35,12 +34,8 @@ from .settings import EVALUATORS, SearchSettings, evaluator_module
 
 def check_settings(settings: SearchSettings) -> None:
     """Refuse bad settings with one sentence before anything is written."""
-    OPTIMIZERS.get(settings.algorithm)
-    accepted = set(inspect.signature(OPTIMIZERS.get(settings.algorithm).__init__).parameters) - {"self", "space", "seed"}
-    unknown = sorted(set(settings.options) - accepted)
-    if unknown:
-        raise ConfigError(f"option {unknown[0]!r} does not apply to {settings.algorithm}; it takes "
-                          f"{', '.join(sorted(accepted)) or 'no options'}")
+    optimizer = OPTIMIZERS.get(settings.algorithm)
+    make_options(optimizer, settings.options)
     require_one_of("evaluator", settings.evaluator, list(EVALUATORS))
     if settings.time_budget is None and settings.max_trials is None:
         raise ConfigError("a search needs --time-budget or --max-trials; give one")

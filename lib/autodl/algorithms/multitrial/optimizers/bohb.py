@@ -10,12 +10,14 @@ Hyperband (Li et al. 2018) with ``eta``: ``S = floor(log_eta(max/min)) + 1`` bud
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ....config import setting
 from ....errors import ConfigError
-from ..base import Optimizer, Proposal, register_optimizer
+from ..base import Optimizer, Options, Proposal, register_optimizer
 from ..space import SearchSpace
 
 
@@ -59,29 +61,58 @@ class KDE:
         return kernels.prod(axis=2).mean(axis=1)
 
 
+@dataclass(frozen=True)
+class BOHBOptions(Options):
+    """hpbandster's BOHB options (its defaults, except the budgets: NAS-Bench-201's 12 to 200 epochs)."""
+
+    min_budget: float = setting(12.0, "smallest budget (epochs)")
+    max_budget: float = setting(200.0, "largest budget (epochs)")
+    eta: float = setting(3.0, "Hyperband's reduction factor eta (> 1)")
+    n_iters: int | None = setting(None, "Hyperband iterations (default: no limit)")
+    num_samples: int = setting(64, "draws from the good density per new candidate", count=True)
+    random_fraction: float = setting(1 / 3, "share of purely random candidates, in [0, 1]")
+    bandwidth_factor: float = setting(3.0, "widening of the numeric kernels when drawing")
+    min_bandwidth: float = setting(1e-3, "smallest kernel bandwidth")
+    top_n_percent: int = setting(15, "percentage of the results that are 'good', in (0, 100)")
+    min_points_in_model: int | None = setting(None, "results needed before a model is fitted "
+                                                    "(default: dimensions + 1)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.min_budget <= self.max_budget or self.eta <= 1:
+            raise ConfigError(f"BOHB needs 0 < min_budget <= max_budget and eta > 1, "
+                              f"got {self.min_budget}, {self.max_budget}, {self.eta}")
+        if not 0 <= self.random_fraction <= 1 or not 0 < self.top_n_percent < 100:
+            raise ConfigError(f"BOHB needs 0 <= random_fraction <= 1 and 0 < top_n_percent < 100, "
+                              f"got {self.random_fraction}, {self.top_n_percent}")
+        if self.bandwidth_factor <= 0 or self.min_bandwidth <= 0:
+            raise ConfigError(f"BOHB needs bandwidth_factor > 0 and min_bandwidth > 0, "
+                              f"got {self.bandwidth_factor}, {self.min_bandwidth}")
+        nones = {"n_iters": self.n_iters, "min_points_in_model": self.min_points_in_model}
+        bad = [f"{key}={value}" for key, value in nones.items() if value is not None and value < 1]
+        if bad:
+            raise ConfigError(f"BOHB needs {', '.join(bad)} to be >= 1 (or unset)")
+
+
 @register_optimizer("bohb")
 class BOHB(Optimizer):
-    """Options as in hpbandster's BOHB: ``min_budget``/``max_budget``/``eta`` set the Hyperband schedule,
-    ``n_iters`` the number of Hyperband iterations (None: no end), ``num_samples`` draws from the good
-    model per new candidate, of which the one maximising ``l(x)/g(x)`` is proposed, ``random_fraction``
-    the share of purely random candidates, ``bandwidth_factor`` widens the numeric kernels when drawing,
-    ``top_n_percent`` the share of results that are "good", ``min_points_in_model`` (None: d + 1)."""
+    """Options as in hpbandster's BOHB (:class:`BOHBOptions`): ``min_budget``/``max_budget``/``eta`` set the
+    Hyperband schedule, ``n_iters`` the number of Hyperband iterations (None: no end), ``num_samples`` draws
+    from the good model per new candidate, of which the one maximising ``l(x)/g(x)`` is proposed,
+    ``random_fraction`` the share of purely random candidates, ``bandwidth_factor`` widens the numeric kernels
+    when drawing, ``top_n_percent`` the share of results that are "good", ``min_points_in_model`` (None: d + 1)."""
 
-    def __init__(self, space: SearchSpace, seed: int, min_budget: float = 12, max_budget: float = 200, eta: float = 3,
-                 n_iters: int | None = None, num_samples: int = 64, random_fraction: float = 1 / 3,
-                 bandwidth_factor: float = 3, min_bandwidth: float = 1e-3, top_n_percent: int = 15,
-                 min_points_in_model: int | None = None) -> None:
-        super().__init__(space, seed)
-        if not 0 < min_budget <= max_budget or eta <= 1:
-            raise ConfigError(f"BOHB needs 0 < min_budget <= max_budget and eta > 1, got {min_budget}, {max_budget}, {eta}")
-        if num_samples < 1 or not 0 <= random_fraction <= 1 or not 0 < top_n_percent < 100:
-            raise ConfigError(f"BOHB needs num_samples >= 1, 0 <= random_fraction <= 1 and 0 < top_n_percent < 100, "
-                              f"got {num_samples}, {random_fraction}, {top_n_percent}")
-        self.budgets = hyperband_budgets(min_budget, max_budget, eta)
-        self.eta, self.n_iters = eta, n_iters
-        self.num_samples, self.random_fraction = num_samples, random_fraction
-        self.bandwidth_factor, self.min_bandwidth, self.top_n_percent = bandwidth_factor, min_bandwidth, top_n_percent
-        self.min_points = min_points_in_model or len(space.cardinalities) + 1
+    Options = BOHBOptions
+    multi_fidelity = True
+
+    def __init__(self, space: SearchSpace, seed: int, **options: Any) -> None:
+        super().__init__(space, seed, **options)
+        o = self.options
+        self.budgets = hyperband_budgets(o.min_budget, o.max_budget, o.eta)
+        self.eta, self.n_iters = o.eta, o.n_iters
+        self.num_samples, self.random_fraction = o.num_samples, o.random_fraction
+        self.bandwidth_factor, self.min_bandwidth, self.top_n_percent = o.bandwidth_factor, o.min_bandwidth, o.top_n_percent
+        self.min_points = o.min_points_in_model or len(space.cardinalities) + 1
         self.np_rng = np.random.default_rng(seed)
         self.cards = np.array(space.cardinalities)
         self.iteration, self.stage = -1, 0

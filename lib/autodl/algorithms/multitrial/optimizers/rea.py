@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
-from ....errors import ConfigError
-from ..base import Optimizer, Proposal, register_optimizer
+from ....config import setting
+from ..base import Optimizer, Options, Proposal, register_optimizer
 from ..space import SearchSpace
+
+
+@dataclass(frozen=True)
+class REAOptions(Options):
+    population: int = setting(10, "population size", count=True)
+    sample_size: int = setting(3, "tournament size (members drawn, with replacement, to pick a parent)",
+                               count=True)
 
 
 @register_optimizer("rea")
@@ -14,11 +22,11 @@ class RegularizedEvolution(Optimizer):
     """``population`` random candidates, then: draw ``sample_size`` members with replacement, mutate the best
     of them once, add the child and remove the oldest member."""
 
-    def __init__(self, space: SearchSpace, seed: int, population: int = 10, sample_size: int = 3) -> None:
-        super().__init__(space, seed)
-        if population < 1 or sample_size < 1:
-            raise ConfigError(f"REA needs population >= 1 and sample_size >= 1, got {population} and {sample_size}")
-        self.population_size, self.sample_size = population, sample_size
+    Options = REAOptions
+
+    def __init__(self, space: SearchSpace, seed: int, **options: Any) -> None:
+        super().__init__(space, seed, **options)
+        self.population_size, self.sample_size = self.options.population, self.options.sample_size
         self.population: deque[tuple[Any, float]] = deque()
         self.asked = 0
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ....config import setting
 from ....errors import ConfigError
-from ..base import Optimizer, Proposal, register_optimizer
+from ..base import Optimizer, Options, Proposal, register_optimizer
 from ..space import SearchSpace
 
 
@@ -47,6 +49,18 @@ class Adam:
         param -= (self.lr / bias1) * self.exp_avg / denom
 
 
+@dataclass(frozen=True)
+class ReinforceOptions(Options):
+    learning_rate: float = setting(0.01, "Adam learning rate of the policy (the original's docs use 0.5)")
+    ema_momentum: float = setting(0.9, "momentum of the moving-average reward baseline, in [0, 1)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.learning_rate <= 0 or not 0 <= self.ema_momentum < 1:
+            raise ConfigError(f"REINFORCE needs learning_rate > 0 and 0 <= ema_momentum < 1, "
+                              f"got {self.learning_rate} and {self.ema_momentum}")
+
+
 @register_optimizer("reinforce")
 class Reinforce(Optimizer):
     """Samples one choice per dimension from ``softmax(logits)``; after each reward ``r`` it updates the
@@ -54,18 +68,17 @@ class Reinforce(Optimizer):
     Numeric dimensions of a hyper-parameter space are policies over :data:`~.space.REINFORCE_BINS` levels.
     Logits start at ``1e-3 * N(0, 1)``; ragged dimensions are padded with ``-inf`` logits."""
 
-    def __init__(self, space: SearchSpace, seed: int, learning_rate: float = 0.01, ema_momentum: float = 0.9) -> None:
-        super().__init__(space, seed)
-        if learning_rate <= 0 or not 0 <= ema_momentum < 1:
-            raise ConfigError(f"REINFORCE needs learning_rate > 0 and 0 <= ema_momentum < 1, "
-                              f"got {learning_rate} and {ema_momentum}")
+    Options = ReinforceOptions
+
+    def __init__(self, space: SearchSpace, seed: int, **options: Any) -> None:
+        super().__init__(space, seed, **options)
         self.np_rng = np.random.default_rng(seed)
         sizes = space.policy_sizes()
         self.mask = np.arange(max(sizes))[None, :] < np.array(sizes)[:, None]
         self.last = np.array(sizes) - 1
         self.logits = np.where(self.mask, 1e-3 * self.np_rng.standard_normal(self.mask.shape), -np.inf)
-        self.optimizer = Adam(learning_rate)
-        self.baseline = MovingAverage(ema_momentum)
+        self.optimizer = Adam(self.options.learning_rate)
+        self.baseline = MovingAverage(self.options.ema_momentum)
 
     def probabilities(self) -> np.ndarray:
         shifted = np.exp(self.logits - self.logits.max(axis=1, keepdims=True))
