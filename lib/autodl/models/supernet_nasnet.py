@@ -30,20 +30,21 @@ class NASNetSearchCell(nn.Module):
     """Preprocess the two inputs to C channels, then node i sums one mixed edge (:attr:`Edge`) from each
     earlier state.  A relaxation variant subclasses it: another ``Edge`` class, ``extra_arch_shapes``
     (name -> shape of extra architecture tensors, shared by all cells and passed to ``forward`` by name)
-    and :meth:`edge_scales` (per-edge multipliers from them)."""
+    and :meth:`edge_scales` (per-edge multipliers from them); ``edge_options``: the ``Edge`` class's own
+    keyword arguments."""
 
     Edge: ClassVar[type[MixedEdge]] = MixedEdge
     extra_arch_shapes: ClassVar[dict[str, tuple[int, ...]]] = {}
 
     def __init__(self, C_prev_prev: int, C_prev: int, C: int, reduction: bool, reduction_prev: bool,
-                 track_running_stats: bool, op_names: Sequence[str]) -> None:
+                 track_running_stats: bool, op_names: Sequence[str], **edge_options: Any) -> None:
         super().__init__()
         self.reduction = reduction
         self.preprocess0 = (FactorizedReduce(C_prev_prev, C, 2, False, track_running_stats) if reduction_prev
                             else ReLUConvBN(C_prev_prev, C, 1, 1, 0, 1, False, track_running_stats))
         self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0, 1, False, track_running_stats)
-        self.edges = nn.ModuleList(self.Edge(C, 2 if reduction and j < 2 else 1, track_running_stats, op_names)
-                                   for i in range(STEPS) for j in range(i + 2))
+        self.edges = nn.ModuleList(self.Edge(C, 2 if reduction and j < 2 else 1, track_running_stats, op_names,
+                                             **edge_options) for i in range(STEPS) for j in range(i + 2))
         self.out_channels = MULTIPLIER * C
 
     def edge_scales(self, **arch_inputs: torch.Tensor) -> torch.Tensor | None:

@@ -192,16 +192,16 @@ class EdgeCell(nn.Module):
     """An NB201 search cell of one mixed edge (:attr:`Edge`) per edge, node ``i`` summing its edges from
     nodes ``0..i-1``: the cell a relaxation variant that changes the mixed op subclasses (another
     ``Edge``, ``extra_arch_shapes`` and :meth:`edge_scales`, as :class:`~autodl.models.supernet_nasnet.
-    NASNetSearchCell`).  It computes what :class:`SearchCell` computes (tested), one module per op, so
-    without the fused cell's speed."""
+    NASNetSearchCell`; ``edge_options``: the ``Edge`` class's own keyword arguments).  It computes what
+    :class:`SearchCell` computes (tested), one module per op, so without the fused cell's speed."""
 
     Edge: ClassVar[type[MixedEdge]] = MixedEdge
     extra_arch_shapes: ClassVar[dict[str, tuple[int, ...]]] = {}
 
-    def __init__(self, C: int, track_running_stats: bool) -> None:
+    def __init__(self, C: int, track_running_stats: bool, **edge_options: Any) -> None:
         super().__init__()
         self.C, self.track = C, track_running_stats
-        self.edges = nn.ModuleList(self.Edge(C, 1, track_running_stats, OP_NAMES) for _ in EDGES)
+        self.edges = nn.ModuleList(self.Edge(C, 1, track_running_stats, OP_NAMES, **edge_options) for _ in EDGES)
 
     def edge_scales(self, **arch_inputs: torch.Tensor) -> torch.Tensor | None:
         """Per-edge multipliers of the edge outputs (default: none; a variant's edge normalisation)."""
