@@ -96,12 +96,16 @@ def jacob_cov(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | No
     images = inputs.detach().clone().requires_grad_(True)
     model.zero_grad()
     _logits(model(images)).sum().backward()
-    correlation = np.corrcoef(images.grad.detach().flatten(1).double().numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant Jacobian: NaN rows, checked below
+        correlation = np.corrcoef(images.grad.detach().flatten(1).double().numpy())
     if not np.isfinite(correlation).all():  # an input whose Jacobian is constant (e.g. zero): no correlation
         return float("nan")
     eigenvalues = np.linalg.eigvalsh(correlation)  # symmetric: real eigenvalues
     return float(-np.sum(np.log(eigenvalues + k) + 1.0 / (eigenvalues + k)))
 
+
+UNDEFINED = -1e30
+"""The score of a cell whose proxy is not finite (a dead network): below every defined score."""
 
 PROXIES: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = {
     "naswot": naswot, "synflow": synflow, "snip": snip, "grad_norm": grad_norm, "jacob_cov": jacob_cov}
@@ -140,7 +144,7 @@ class ProxyEvaluator(Evaluator):
 
     def score(self, arch: Arch, proxy: str | None = None) -> float:
         value = PROXIES[proxy or self.proxy](self.network(arch), self.inputs, self.targets)
-        return value if np.isfinite(value) else -1e30  # a dead network (log det of a singular kernel) ranks last
+        return value if np.isfinite(value) else UNDEFINED  # e.g. log det of a singular kernel: ranks last
 
     def evaluate(self, candidate: Arch, budget: float | None, trial: int) -> Evaluation:
         start = time.perf_counter()
@@ -171,13 +175,14 @@ def proxy_correlations(evaluator: ProxyEvaluator, archs: list[Arch], accuracies:
 
 
 @lru_cache(maxsize=2)
-def _batch(dataset: str, size: int, data_path: str | None) -> tuple[torch.Tensor, torch.Tensor, int]:
+def cached_batch(dataset: str, size: int, data_path: str | None) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """:func:`fixed_batch` (seed 0) and the dataset's number of classes, read once per process."""
     inputs, targets = fixed_batch(dataset, size, data_path)
     return inputs, targets, get_datasets(dataset, data_path).num_classes
 
 
 def from_settings(settings: SearchSettings, seed: int, save_dir: str | os.PathLike | None) -> ProxyEvaluator:
     """The proxy evaluator of a command-line search with ``seed`` (its batch is read once per process)."""
-    inputs, targets, classes = _batch(settings.proxy_data, settings.proxy_batch, settings.data_path)
+    inputs, targets, classes = cached_batch(settings.proxy_data, settings.proxy_batch, settings.data_path)
     return ProxyEvaluator(settings.proxy, inputs, targets, classes, seed=seed, channel=settings.channel,
                           num_cells=settings.num_cells)
