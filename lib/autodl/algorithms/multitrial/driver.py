@@ -23,6 +23,7 @@ from .backends import Backend
 from .base import Optimizer, Proposal
 from .evaluators import Evaluation, Evaluator
 from .space import SearchSpace
+from .warmstart import warm_up
 
 TRIALS_FILE = "trials.jsonl"
 CONFIG_FILE = "config.json"
@@ -127,20 +128,27 @@ class _TrialLog:
 def run_trials(optimizer: Optimizer, evaluator: Evaluator, *, time_budget: float | None = None,
                max_trials: int | None = None, save_dir: str | os.PathLike | None = None, workers: int = 1,
                backend: Backend = Backend(), config: dict[str, Any] | None = None,
-               on_trial: Callable[[Trial], None] | None = None) -> SearchResult:
+               on_trial: Callable[[Trial], None] | None = None,
+               warm_scorer: Callable[[Any], float] | None = None) -> SearchResult:
     """Run a search until ``time_budget`` (summed trial costs) or ``max_trials`` runs out, or the optimiser
     has nothing left to ask.  ``save_dir`` keeps ``trials.jsonl`` and ``config.json`` (``config``: the
     settings that must match on resume); ``workers`` > 1 evaluates a ``parallel`` evaluator's batches that
-    many at a time on ``backend`` (local processes by default, or Ray tasks)."""
+    many at a time on ``backend`` (local processes by default, or Ray tasks).  ``warm_scorer`` scores the
+    candidates of an optimiser's zero-cost warm start first (:func:`~.warmstart.warm_up`; its wall time is
+    charged to the budget when the evaluator's costs are wall time)."""
     if time_budget is None and max_trials is None:
         raise ConfigError("a search needs a time budget or a maximum number of trials; give one")
     log = _TrialLog(save_dir, config or {})
+    total = warm_up(optimizer, warm_scorer, save_dir, charged=evaluator.real_time)
+    if time_budget is not None and total > time_budget:
+        raise ConfigError(f"the zero-cost warm start took {total:.1f} s of the {time_budget:g} s budget; raise "
+                          "--time-budget or lower --warm-start")
     batch_size = workers if evaluator.parallel else 1
     pool = backend.open(workers) if evaluator.parallel and workers > 1 else None
     trials: list[Trial] = []
     incumbents: list[tuple[float, int]] = []
     best: tuple[float, float, int] | None = None  # (budget level, score, position in trials)
-    total, stopped = 0.0, None
+    stopped = None
     try:
         while stopped is None:
             batch: list[Proposal] = []
