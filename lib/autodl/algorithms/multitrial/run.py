@@ -30,6 +30,7 @@ from .driver import SearchResult, run_trials
 from .evaluators import Evaluator, open_benchmark
 from .progress import TrialLines
 from .settings import EVALUATORS, SearchSettings, evaluator_module
+from .warmstart import proxy_scorer
 
 
 def check_settings(settings: SearchSettings) -> None:
@@ -77,7 +78,8 @@ def search_once(settings: SearchSettings, seed: int, save_dir: str | os.PathLike
     lines = (TrialLines(evaluator.space, settings.max_trials, settings.time_budget, settings.workers, progress)
              if progress is not None and evaluator.real_time else None)
     result = run_trials(optimizer, evaluator, time_budget=settings.time_budget, max_trials=settings.max_trials,
-                        save_dir=save_dir, workers=settings.workers, backend=backend, config=config, on_trial=lines)
+                        save_dir=save_dir, workers=settings.workers, backend=backend, config=config, on_trial=lines,
+                        warm_scorer=proxy_scorer(settings, seed))
     numbers = _report(evaluator, result)
     benchmark = None
     if numbers["test_accuracy"] is not None:
@@ -103,7 +105,8 @@ def _one_of_many(settings: SearchSettings, seed: int) -> dict[str, Any]:
     """A run of :func:`search_many`, kept in memory: its summary row and its incumbents (the anytime curve)."""
     evaluator = build_evaluator(settings, seed, None)
     optimizer = create_optimizer(settings.algorithm, evaluator.space, seed, **settings.options)
-    result = run_trials(optimizer, evaluator, time_budget=settings.time_budget, max_trials=settings.max_trials)
+    result = run_trials(optimizer, evaluator, time_budget=settings.time_budget, max_trials=settings.max_trials,
+                        warm_scorer=proxy_scorer(settings, seed))
     return {"seed": seed, "arch": str(result.best), "score": result.best_score, **_report(evaluator, result),
             "cost_s": result.total_cost, "trials": len(result.trials), "stopped": result.stopped,
             "incumbents": incumbent_points(result, evaluator)}
