@@ -37,8 +37,8 @@ def neighbours(space: SearchSpace, candidate: Any) -> list[Any]:
 
 @dataclass(frozen=True)
 class LocalSearchOptions(Options):
-    num_init: int = setting(1, "random cells per (re)start; the best of them starts the climb (the paper: 1; "
-                               "naszilla's and NASLib's code: 10)", count=True)
+    start_cells: int = setting(1, "random cells per (re)start; the best of them starts the climb (the paper: 1; "
+                                  "naszilla's and NASLib's num_init: 10)", count=True)
     warm_start: int = setting(0, "zero-cost warm start: rank this many random cells by --proxy and (re)start from "
                                  "the best (0: off)")
 
@@ -52,7 +52,7 @@ class LocalSearch(Optimizer):
     """Best-improvement hill climbing over the one-dimension neighbourhoods with random restarts at local optima.
 
     :attr:`current` is the cell being climbed from (with its score), None while start cells are evaluated.  A
-    phase is either the ``num_init`` start cells or the current cell's neighbourhood; it ends once all its results
+    phase is either the ``start_cells`` start cells or the current cell's neighbourhood; it ends once all its results
     are in (``ask`` answers None while they are pending).  Then the best result of the phase becomes current if
     it beats the current cell (ties do not), else the search restarts.
     """
@@ -68,7 +68,8 @@ class LocalSearch(Optimizer):
         self.phase_best: tuple[Any, float] | None = None
         self.queue: deque[Any] = deque()
         self.pending = 0
-        self.restarts = 0
+        self.optima: list[tuple[Any, float]] = []
+        """The local optima the search restarted at, in order (with their scores)."""
 
     def ask(self) -> Proposal | None:
         while not self.queue:
@@ -102,26 +103,27 @@ class LocalSearch(Optimizer):
                     self._consider(cell, score)
             return True
         if self.current is not None:
-            self.restarts += 1  # a local optimum: no neighbour beats it
+            self.optima.append(self.current)  # a local optimum: no neighbour beats it
         self.current = None
         self.queue.extend(self._start_cells())
         return bool(self.queue)
 
     def _start_cells(self) -> list[Any]:
-        """``num_init`` unscored cells: the warm start's best first, then random ones."""
+        """``start_cells`` unscored cells: the warm start's best first, then random ones."""
         cells = []
-        while self.warm_start is not None and len(cells) < self.options.num_init:
+        while self.warm_start is not None and len(cells) < self.options.start_cells:
             cell = self.warm_start.pop()
             if cell is None:
                 break
             if self.space.key(cell) not in self.scores:
                 cells.append(cell)
         exclude = set(self.scores) | {self.space.key(cell) for cell in cells}
-        return cells + distinct_samples(self.space, self.rng, self.options.num_init - len(cells), exclude)
+        return cells + distinct_samples(self.space, self.rng, self.options.start_cells - len(cells), exclude)
 
     def state_dict(self) -> dict[str, Any]:
         to_json = self.space.to_json
-        return {**super().state_dict(), "scores": self.scores, "pending": self.pending, "restarts": self.restarts,
+        return {**super().state_dict(), "scores": self.scores, "pending": self.pending,
+                "optima": [[to_json(cell), score] for cell, score in self.optima],
                 "current": None if self.current is None else [to_json(self.current[0]), self.current[1]],
                 "phase_best": None if self.phase_best is None else [to_json(self.phase_best[0]), self.phase_best[1]],
                 "queue": [to_json(cell) for cell in self.queue],
@@ -130,7 +132,8 @@ class LocalSearch(Optimizer):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         from_json = self.space.from_json
-        self.scores, self.pending, self.restarts = dict(state["scores"]), state["pending"], state["restarts"]
+        self.scores, self.pending = dict(state["scores"]), state["pending"]
+        self.optima = [(from_json(cell), score) for cell, score in state["optima"]]
         self.current = None if state["current"] is None else (from_json(state["current"][0]), state["current"][1])
         self.phase_best = (None if state["phase_best"] is None
                            else (from_json(state["phase_best"][0]), state["phase_best"][1]))
