@@ -1,6 +1,7 @@
 """A new search is one file: tests/throwaway_algorithms.py (a new relaxation and a new mixed op with extra
-architecture tensors), loaded as a plugin through ``$AUTODL_PLUGINS``, gets the command line, its flags and
-every registry-parametrised test of the searches, and passes them."""
+architecture tensors, and a new multi-trial optimiser), loaded as a plugin through ``$AUTODL_PLUGINS``, gets the
+command line, its flags and every registry-parametrised test of the searches, and passes them."""
+import json
 import os
 import re
 import subprocess
@@ -9,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from autodl.benchmarks.nb201.synthetic import write_synthetic_store
+
 ROOT = Path(__file__).resolve().parents[1]
 NEW = {"soft-gumbel-test": ("nas-bench-201", "darts"), "partial-channel-test": ("nas-bench-201", "darts")}
 SELECT = " or ".join(NEW)
+NEW_OPTIMIZER = "restart-walk-test"
 
 
 def plugin_env() -> dict:
@@ -67,3 +71,34 @@ def test_a_plugin_algorithm_passes_the_registrys_tests():
               "tests/test_search_distributed.py::test_two_gloo_processes_search_the_same_architecture_on_different_"
               "shards[partial-channel-test-nas-bench-201]", timeout=600)
     assert ddp.returncode == 0 and re.search(r"^1 passed", ddp.stdout, re.M), ddp.stdout[-3000:]
+
+
+def test_a_plugin_optimiser_gets_its_flags_and_searches_a_benchmark(tmp_path):
+    store = write_synthetic_store(tmp_path / "store", epochs=(12, 20))
+    done = run("exps/search-multitrial.py", "--algo", NEW_OPTIMIZER, "--patience", "3", "--accept-ties", "0",
+               "--benchmark", str(store), "--dataset", "cifar10", "--max-trials", "30", "--save-dir", str(tmp_path / "one"))
+    assert done.returncode == 0 and f"{NEW_OPTIMIZER}: |" in done.stdout, done.stderr
+    result = json.loads((tmp_path / "one" / "result.json").read_text())
+    assert result["algorithm"] == NEW_OPTIMIZER and result["trials"] == 30
+    assert result["config"]["settings"]["options"] == {"patience": 3, "accept_ties": False}
+
+
+@pytest.mark.slow
+def test_the_registrys_multitrial_tests_run_and_pass_a_plugin_optimiser(tmp_path):
+    """Its options (declaration, flags of both entry points, bad values), the ask/tell contract, budget,
+    determinism, state round trip, replay and a hyper-parameter search: 13 cases; its flag in --help; 3 runs of it
+    in one call."""
+    done = run("exps/search-multitrial.py", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert NEW_OPTIMIZER in text.split("--algo {")[1].split("}")[0].split(",")
+    assert re.search(rf"--patience PATIENCE proposals without improvement .*\(default: 8\) \[{NEW_OPTIMIZER}\]", text)
+    assert "--accept-ties {0,1}" in text
+    store = write_synthetic_store(tmp_path / "store", epochs=(12, 20))
+    argv = ["exps/search-multitrial.py", "--algo", NEW_OPTIMIZER, "--benchmark", str(store), "--dataset", "cifar10",
+            "--max-trials", "30"]
+    done = run(*argv, "--runs", "3", "--save-dir", str(tmp_path / "many"))
+    assert done.returncode == 0 and f"| {NEW_OPTIMIZER} | cifar10 |" in done.stdout, done.stderr
+    done = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "tests/test_multitrial.py",
+               "tests/test_multitrial_cli.py", "-k", NEW_OPTIMIZER, timeout=300)
+    assert done.returncode == 0 and re.search(r"^13 passed", done.stdout, re.M), done.stdout[-3000:]

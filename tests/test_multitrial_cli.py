@@ -2,6 +2,7 @@
 artifact and its replay, the multi-run summary and anytime curve, the training and proxy evaluators end to
 end, bad input, and a search killed by SIGKILL that resumes from trials.jsonl without re-running a trial."""
 import csv
+import dataclasses
 import json
 import os
 import shlex
@@ -14,16 +15,22 @@ from pathlib import Path
 
 import pytest
 
+from autodl.algorithms.multitrial import OPTIMIZERS
+from autodl.algorithms.multitrial.base import make_options, options_by_algorithm
 from autodl.algorithms.multitrial.ranks import kendall, spearman
 from autodl.algorithms.multitrial.settings import PROXY_NAMES
 from autodl.benchmarks.nb201 import NB201Benchmark
 from autodl.benchmarks.nb201.synthetic import write_synthetic_store
 from autodl.cli import run_main
+from autodl.cli.settings import flag_name, settings_overrides
+from autodl.errors import ConfigError
 from autodl.spaces.artifact import load_artifact
 from autodl.spaces.nb201 import Arch
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "exps" / "search-multitrial.py"
+HPO_SCRIPT = ROOT / "exps" / "hpo.py"
+OPTION_FIELDS = [(algo, field) for algo in OPTIMIZERS.names() for field in dataclasses.fields(OPTIMIZERS.get(algo).Options)]
 
 
 def known_accuracy(arch_str):
@@ -36,8 +43,8 @@ def store(tmp_path_factory):
     return write_synthetic_store(tmp_path_factory.mktemp("known") / "store", epochs=(12, 20), accuracy=known_accuracy)
 
 
-def load_cli():
-    spec = spec_from_file_location("search_multitrial", SCRIPT)
+def load_cli(path=SCRIPT):
+    spec = spec_from_file_location(path.stem.replace("-", "_"), path)
     module = module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -117,6 +124,46 @@ def test_the_proxy_evaluator_reports_correlations_with_a_benchmark(store, tmp_pa
     accuracies = [bench.final_accuracy(cell, "cifar10") for cell in scores]
     assert table["naswot"] == pytest.approx({"spearman": spearman(list(scores.values()), accuracies),
                                              "kendall": kendall(list(scores.values()), accuracies)}, abs=1e-12)
+
+
+@pytest.mark.parametrize("algo,field", OPTION_FIELDS, ids=[f"{a}-{f.name}" for a, f in OPTION_FIELDS])
+def test_every_option_of_every_algorithm_is_a_flag_of_both_entry_points(algo, field, tmp_path):
+    """The flag's help names the algorithms that take it (and the default in search-multitrial.py); its value
+    reaches the algorithm's options, and only that algorithm's."""
+    value = 1 if field.default is None else field.default
+    text = str(int(value)) if isinstance(value, bool) else str(value)
+    required = {SCRIPT: ["--save-dir", str(tmp_path)],
+                HPO_SCRIPT: ["--space", "configs/hpo/recipe.json", "--dataset", "digits16", "--model",
+                             "configs/archs/CIFAR-SmallCNN.json", "--optim", "configs/opts/digits-E10-W1-COS.json",
+                             "--save-dir", str(tmp_path)]}
+    for path, rest in required.items():
+        parser = load_cli(path).build_parser()
+        (action,) = [a for a in parser._actions if flag_name(field.name) in a.option_strings]
+        takers = action.help.rsplit("[", 1)[1].rstrip("]").split(", ") if action.help.endswith("]") else OPTIMIZERS.names()
+        assert algo in takers, action.help
+        if path == SCRIPT and field.default is not None:
+            assert f"(default: " in action.help
+        args = parser.parse_args(["--algo", algo, flag_name(field.name), text, *rest])
+        options = settings_overrides(args, algo, options_by_algorithm())
+        assert options == {field.name: value}
+        assert getattr(make_options(OPTIMIZERS.get(algo), options), field.name) == value
+        others = [name for name in OPTIMIZERS.names() if name not in takers]
+        if others:
+            with pytest.raises(ConfigError, match=f"{flag_name(field.name)} is a setting of"):
+                settings_overrides(parser.parse_args(["--algo", others[0], flag_name(field.name), text, *rest]),
+                                   others[0], options_by_algorithm())
+
+
+COUNTS = [(algo, field.name) for algo, field in OPTION_FIELDS if field.metadata.get("count")]
+
+
+@pytest.mark.parametrize("algo,name", COUNTS)
+def test_a_count_option_below_1_is_one_line_and_exit_2(store, algo, name, tmp_path, capsys):
+    assert cli("--algo", algo, "--benchmark", store, "--dataset", "cifar10", flag_name(name), 0,
+               "--save-dir", tmp_path / "run") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{name}=0" in err and algo in err
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("argv,message", [

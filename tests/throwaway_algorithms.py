@@ -1,19 +1,23 @@
-"""Two searches a researcher might add, each written as the one file the extension point asks for, registered
+"""Three searches a researcher might add, each written as the one file the extension point asks for, registered
 when ``$AUTODL_PLUGINS`` names this module (tests/test_extension.py runs the registry's tests on them):
 
 - ``soft-gumbel-test`` changes only the relaxation (the SNAS shape): soft Gumbel-softmax samples at a
   temperature annealed from ``tau_max`` to ``tau_min``, first order, on the spaces' own supernets;
 - ``partial-channel-test`` changes the mixed op (the PC-DARTS shape): half of each edge's input channels go
   through the ops, the rest bypass them, the halves are shuffled, and every node normalises its incoming
-  edges by a softmax over extra architecture logits; DARTS-V1's steps, on both spaces.
+  edges by a softmax over extra architecture logits; DARTS-V1's steps, on both spaces;
+- ``restart-walk-test``, a multi-trial optimiser: a (1+1) random walk over mutations with restarts, its
+  options declared in its own ``Options``.
 """
 import dataclasses
 import functools
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from autodl.algorithms import register_algorithm
+from autodl.algorithms.multitrial import Optimizer, Options, Proposal, register_optimizer
 from autodl.algorithms.oneshot import SearchTask
 from autodl.algorithms.oneshot.darts import DARTS
 from autodl.config import SearchConfig, setting
@@ -93,3 +97,47 @@ register_model("search.nasnet-partial-test", functools.partial(NASNetSuperNet, c
 @register_algorithm("partial-channel-test", recipe="DARTS", order=1)
 class PartialChannel(DARTS):
     supernets = {"nas-bench-201": "search.nb201-partial-test", "darts": "search.nasnet-partial-test"}
+
+
+# ------------------------------------------------------------------ a new multi-trial optimiser
+@dataclasses.dataclass(frozen=True)
+class WalkOptions(Options):
+    patience: int = setting(8, "proposals without improvement before a restart from a random cell", count=True)
+    accept_ties: bool = setting(True, "move to a mutant that scores as well as the incumbent")
+
+
+@register_optimizer("restart-walk-test")
+class RestartWalk(Optimizer):
+    """A (1+1) random walk with restarts: propose a mutation of the incumbent, keep it when it scores at least as
+    well (``accept_ties``) or better, and start again from a random candidate after ``patience`` proposals that
+    did not improve."""
+
+    Options = WalkOptions
+
+    def __init__(self, space, seed: int, **options: Any) -> None:
+        super().__init__(space, seed, **options)
+        self.incumbent, self.best, self.stale = None, None, 0
+
+    def ask(self) -> Proposal:
+        if self.incumbent is None or self.stale >= self.options.patience:
+            self.incumbent, self.best, self.stale = None, None, 0
+            return Proposal(self.space.sample(self.rng))
+        return Proposal(self.space.mutate(self.incumbent, self.rng))
+
+    def tell(self, proposal: Proposal, score: float) -> None:
+        if self.best is None or score > self.best or (self.options.accept_ties and score == self.best):
+            improved = self.best is None or score > self.best
+            self.incumbent, self.best = proposal.candidate, score
+            self.stale = 0 if improved else self.stale + 1
+        else:
+            self.stale += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        incumbent = None if self.incumbent is None else self.space.to_json(self.incumbent)
+        return {**super().state_dict(), "incumbent": incumbent, "best": self.best, "stale": self.stale}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        incumbent = state["incumbent"]
+        self.incumbent = None if incumbent is None else self.space.from_json(incumbent)
+        self.best, self.stale = state["best"], state["stale"]
