@@ -101,14 +101,15 @@ class RunDir:
             return None
         return differing_keys(previous, config)
 
-    def log(self, message: str) -> None:
-        line = f"{time_string()} {message}"
+    def log(self, message: str, shown: str | None = None) -> None:
+        """Append ``message`` to ``log.txt`` and, when echoing, print it (or ``shown``, a shorter form) on stdout."""
+        stamp = time_string()
         if not self.is_main:
             return
         if self.echo:
-            print(line, flush=True)
+            print(f"{stamp} {message if shown is None else shown}", flush=True)
         with open(self.log_path, "a") as handle:
-            handle.write(line + "\n")
+            handle.write(f"{stamp} {message}\n")
 
     def log_environment(self) -> None:
         self.log("environment " + json.dumps(environment_info(), sort_keys=True))
