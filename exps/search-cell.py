@@ -5,7 +5,7 @@ from pathlib import Path
 
 from autodl.algorithms import ALGORITHMS, algorithm_config
 from autodl.algorithms.registry import always_fixed_settings, settings_by_algorithm
-from autodl.algorithms.oneshot.run import load_search_recipe, run_search
+from autodl.algorithms.oneshot.run import load_search_recipe, result_text, run_search
 from autodl.cli import ArgumentParser, existing_file, output_dir, positive_int, run_main
 from autodl.cli.flags import add_data_flags, add_run_flags, run_options
 from autodl.cli.settings import add_settings_flags, settings_overrides
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     result = run_search(args.algo, optim, search, args.dataset, args.save_dir, batch_size=args.batch_size,
                         test_batch_size=args.test_batch_size, benchmark=args.benchmark, **run_options(args))
     if result.artifact is not None:  # rank 0 writes the run; the other ranks stay silent
-        print(f"{args.algo}: {result.arch} -> {result.artifact}")
+        print(result_text(args.algo, result.arch, result.artifact))
     return 0
 
 

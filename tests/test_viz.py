@@ -236,3 +236,101 @@ def test_history_bad_input(tmp_path, history, ops, edges, path, pattern):
     with pytest.raises(DrawingError, match=pattern):
         draw_arch_history(history, tmp_path / path, ops, edges)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_history_figure_has_axis_titles_round_epoch_ticks_and_a_y_range_fitted_to_each_edge():
+    """The quick start's case: every op near 1/5 for 30 epochs.  Each panel's y-range holds its own lines with
+    little room to spare (not the fixed 0-1, on which they are one flat line), ticks step through the epochs."""
+    from autodl.viz import layout_arch_history
+
+    rng = np.random.default_rng(0)
+    history = 0.2 + rng.normal(0, 0.001, (30, 6, 5)).cumsum(axis=0)
+    history /= history.sum(axis=2, keepdims=True)
+    figure = layout_arch_history(history, NB201_OPS, NB201_EDGES, title="DARTS-V1")
+    assert figure.title == "DARTS-V1" and figure.legend == NB201_OPS and figure.epochs == 30
+    assert [panel.title for panel in figure.panels] == ["0 -> 1", "0 -> 2", "1 -> 2", "0 -> 3", "1 -> 3", "2 -> 3"]
+    for edge, panel in enumerate(figure.panels):
+        assert (panel.xlabel, panel.ylabel) == ("epoch", "probability")
+        assert panel.xticks == [1, 10, 20, 30]
+        low, high = panel.ylim
+        data = history[:, edge, :]
+        assert low <= data.min() and data.max() <= high  # every line inside
+        assert high - low <= max(0.02, 1.2 * (data.max() - data.min())) + 1e-12  # and filling the panel
+        assert len(panel.yticks) >= 2 and all(low <= tick <= high for tick in panel.yticks)
+        assert list(panel.lines) == NB201_OPS and np.array_equal(panel.lines["none"], data[:, 0])
+
+
+@pytest.mark.parametrize("epochs, ticks", [(1, [1]), (3, [1, 2, 3]), (8, list(range(1, 9))), (12, [1, 5, 10]),
+                                           (50, [1, 10, 20, 30, 40, 50]), (250, [1, 50, 100, 150, 200, 250])])
+def test_history_epoch_ticks(epochs, ticks):
+    from autodl.viz import epoch_ticks
+
+    assert epoch_ticks(epochs) == ticks
+
+
+def test_history_y_range_is_the_data_range_within_0_and_1():
+    from autodl.viz import probability_axis
+
+    assert probability_axis(np.array([0.0, 1.0])) == ((0.0, 1.0), [0.0, 0.5, 1.0])
+    (low, high), ticks = probability_axis(np.array([0.2, 0.2]))  # flat: the narrowest range, centred
+    assert (low, high) == pytest.approx((0.19, 0.21)) and ticks == [0.19, 0.195, 0.2, 0.205, 0.21]
+    (low, high), _ = probability_axis(np.array([0.001, 0.3]))
+    assert low == 0.0 and 0.3 < high < 0.33
+    (low, high), _ = probability_axis(np.array([0.9, 1.0]))
+    assert 0.9 > low > 0.89 and high == 1.0
+    assert probability_axis(np.array([0.0, 0.0]))[0] == (0.0, 0.02)
+
+
+def test_nasnet_history_titles_name_states_as_the_cell_drawings_do():
+    """The supernet's NASNet rows are ``normal i<-j``: node i, *state* j (0, 1 the inputs).  Titles say
+    ``source -> node`` with the inputs and nodes named as in the cell drawings."""
+    from autodl.models.supernet_nasnet import NASNetSuperNet
+    from autodl.viz import edge_title
+
+    titles = [edge_title(name) for name in NASNetSuperNet.edge_names]
+    assert titles[:5] == ["normal: c_{k-2} -> 0", "normal: c_{k-1} -> 0", "normal: c_{k-2} -> 1",
+                          "normal: c_{k-1} -> 1", "normal: 0 -> 1"]
+    assert titles[13] == "normal: 2 -> 3" and titles[27] == "reduce: 2 -> 3" and len(set(titles)) == 28
+    drawn = {node.key: node.label for node in layout_cell(get_genotype("DARTS_V2")).nodes}
+    assert [drawn[key] for key in "012345"] == ["c_{k-2}", "c_{k-1}", "0", "1", "2", "3"]
+
+
+def _labels_over_other_lines(drawing):
+    from autodl.viz import _label_box, _place
+
+    placed, _ = _place(drawing)
+    crossed = []
+    for item in placed:
+        if item.edge.label:
+            x0, y0, x1, y1 = _label_box(item.edge.label, *item.label_at)
+            for other in placed:
+                inside = ((other.points[:, 0] >= x0) & (other.points[:, 0] <= x1)
+                          & (other.points[:, 1] >= y0) & (other.points[:, 1] <= y1))
+                if other is not item and inside.any():
+                    crossed.append((item.edge.label, other.edge.source, other.edge.target))
+    return crossed
+
+
+def test_nasnet_op_labels_sit_where_no_other_edge_crosses():
+    """Every published 4-node genotype and 30 random derived ones (both cells): no other edge's line runs
+    under an op label (the labels' white boxes would hide it)."""
+    from autodl.spaces.nasnet import derive_genotype
+
+    rng = np.random.default_rng(0)
+    genotypes = [get_genotype(name) for name in GENOTYPES if len(get_genotype(name).normal) == 4]
+    genotypes += [derive_genotype(rng.random((14, 8)), rng.random((14, 8))) for _ in range(30)]
+    assert len(genotypes) >= 35
+    for genotype in genotypes:
+        for cell in ("normal", "reduce"):
+            assert _labels_over_other_lines(layout_cell(genotype, cell)) == [], (genotype, cell)
+
+
+def test_arch_text_names_nodes_as_the_drawings():
+    from autodl.viz import arch_text
+
+    text = arch_text(get_genotype("DARTS_V2")).splitlines()
+    assert text[0] == ("normal cell: 0 = sep_conv_3x3(c_{k-2}) + sep_conv_3x3(c_{k-1}); "
+                       "1 = sep_conv_3x3(c_{k-2}) + sep_conv_3x3(c_{k-1}); 2 = sep_conv_3x3(c_{k-1}) + "
+                       "skip_connect(c_{k-2}); 3 = skip_connect(c_{k-2}) + dil_conv_3x3(0); c_{k} = concat(0, 1, 2, 3)")
+    assert text[1].startswith("reduce cell: 0 = max_pool_3x3(c_{k-2}) + max_pool_3x3(c_{k-1}); 1 = skip_connect(0)")
+    assert len(text) == 2 and arch_text(NB201_ARCH) == NB201_ARCH

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,6 +34,7 @@ BOX_HEIGHT = 34
 MARGIN = 30
 NODE_COLOURS = {"input": "#cfe2f3", "node": "#ffffff", "output": "#d9ead3"}
 EDGE_COLOURS = {"op": "#1f3b73", "concat": "#8c8c8c"}
+REPEAT_BEND = 100.0  # bend between the curves of a NASNet node's two edges from one input
 
 
 class DrawingError(AutoDLError):
@@ -88,27 +90,63 @@ def layout_nb201(arch: ArchLike, title: str | None = None) -> CellDrawing:
     return drawing
 
 
+def state_name(state: int) -> str:
+    """A NASNet cell's state as the drawings name it: the inputs ``c_{k-2}`` and ``c_{k-1}`` (states 0 and 1),
+    then the nodes ``0, 1, ...`` (states 2, 3, ...)."""
+    return ("c_{k-2}", "c_{k-1}")[state] if state < 2 else str(state - 2)
+
+
+def cell_text(genotype: Genotype, reduction: bool = False) -> str:
+    """One line for a cell of ``genotype``, named as its drawing: ``node = op(input) + op(input)`` per node,
+    then the concatenated output."""
+    nodes, concat = genotype.cell(reduction)
+    parts = [f"{i} = " + " + ".join(f"{op}({state_name(source)})" for op, source in node) for i, node in enumerate(nodes)]
+    return "; ".join(parts + [f"c_{{k}} = concat({', '.join(state_name(state) for state in concat)})"])
+
+
+def arch_text(arch: Any) -> str:
+    """An architecture for people: a Genotype as two lines (``normal cell: ...``, ``reduce cell: ...``, see
+    :func:`cell_text`), anything else (an NB201 cell) as its string."""
+    if isinstance(arch, Genotype):
+        return "\n".join(f"{kind} cell: {cell_text(arch, kind == 'reduce')}" for kind in ("normal", "reduce"))
+    return str(arch)
+
+
+def edge_title(name: str) -> str:
+    """A supernet edge name (``"1<-0"`` on NB201, ``"normal 1<-2"`` on the NASNet space, whose rows name a node
+    and a *state*) as ``source -> target`` in the drawings' names (NASNet: ``normal: 0 -> 1``)."""
+    kind, _, key = name.rpartition(" ")
+    target, arrow, source = key.partition("<-")
+    if not (arrow and target.isdigit() and source.isdigit()):
+        return name
+    if not kind:
+        return f"{source} -> {target}"
+    return f"{kind}: {state_name(int(source))} -> {target}"
+
+
 def layout_nasnet(genotype: Genotype, reduction: bool = False, title: str | None = None) -> CellDrawing:
     """Inputs c_{k-2} (top) and c_{k-1} (bottom) on the left, nodes in a row, the concatenated output c_{k} right."""
     nodes, concat = genotype.cell(reduction)
     kind = "reduction" if reduction else "normal"
     drawing = CellDrawing(title if title is not None else f"{kind} cell")
     step_x, input_y = 230.0, 150.0
-    drawing.nodes += [_Node("0", "c_{k-2}", 0.0, -input_y, "input"), _Node("1", "c_{k-1}", 0.0, input_y, "input")]
+    drawing.nodes += [_Node("0", state_name(0), 0.0, -input_y, "input"), _Node("1", state_name(1), 0.0, input_y, "input")]
     for i in range(len(nodes)):
-        drawing.nodes.append(_Node(str(i + 2), str(i), (i + 1) * step_x, 0.0, "node"))
+        drawing.nodes.append(_Node(str(i + 2), state_name(i + 2), (i + 1) * step_x, 0.0, "node"))
     drawing.nodes.append(_Node("out", "c_{k}", (len(nodes) + 1) * step_x, 0.0, "output"))
     for i, node in enumerate(nodes):
         target = i + 2
-        seen: dict[int, int] = {}
+        count = Counter(source for _, source in node)
+        seen: Counter = Counter()
         for op, source in node:
-            repeat = seen.get(source, 0)
-            seen[source] = repeat + 1
-            if source < 2:
-                bend, label_t = (1 if source == 0 else -1) * 40.0 * repeat, 0.6
+            # an input used twice by a node: its two curves part symmetrically, far enough for a label between
+            spread = REPEAT_BEND * (seen[source] - (count[source] - 1) / 2)
+            seen[source] += 1
+            if source < 2:  # arcs away from the row of nodes, the wider the farther the node: no two coincide
+                bend, label_t = (-1 if source == 0 else 1) * 35.0 * i + spread, 0.6
             else:
                 distance = target - source
-                bend, label_t = (0.0 if distance == 1 else -50.0 * distance) - 32.0 * repeat, 0.5
+                bend, label_t = (0.0 if distance == 1 else -50.0 * distance) + spread, 0.5
             drawing.edges.append(_Edge(str(source), str(target), op, bend, label_t=label_t))
     for state in concat:
         span = len(nodes) + 2 - state
@@ -150,37 +188,45 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return max(0.0, width) * max(0.0, height)
 
 
-def _free_spot(edge: _Edge, curve: np.ndarray, taken: list[tuple[float, ...]]) -> tuple[float, float]:
-    """The point along ``curve``, nearest to ``edge.label_t``, where the label overlaps the least; marks it taken."""
-    candidates = sorted(np.linspace(0.25, 0.75, 21), key=lambda t: abs(t - edge.label_t))
-    best, best_overlap = None, math.inf
-    for t in candidates:
-        x, y = curve[int(round(t * (len(curve) - 1)))]
-        box = _label_box(edge.label, x, y)
-        overlap = sum(_overlap(box, other) for other in taken)
-        if overlap < best_overlap:
-            best, best_overlap = (float(x), float(y)), overlap
-            if overlap == 0:
-                break
-    taken.append(_label_box(edge.label, *best))
-    return best
+def _points_in(box: tuple[float, ...], points: np.ndarray) -> int:
+    return int(((points[:, 0] >= box[0]) & (points[:, 0] <= box[2])
+                & (points[:, 1] >= box[1]) & (points[:, 1] <= box[3])).sum())
+
+
+def _free_spot(edge: _Edge, curve: np.ndarray, others: list[np.ndarray],
+               taken: list[tuple[float, ...]]) -> tuple[float, float]:
+    """The point along ``curve`` for the label of ``edge``: the least overlap with ``taken`` boxes (nodes,
+    placed labels), then the fewest points of ``others`` (the other edges' lines) under it, then the nearest
+    to ``edge.label_t``; marks it taken."""
+    def cost(t: float) -> tuple[float, int, float]:
+        box = _label_box(edge.label, *curve[int(round(t * (len(curve) - 1)))])
+        return (sum(_overlap(box, other) for other in taken), sum(_points_in(box, line) for line in others),
+                abs(t - edge.label_t))
+
+    best = min(np.linspace(0.2, 0.8, 25), key=cost)
+    spot = curve[int(round(best * (len(curve) - 1)))]
+    taken.append(_label_box(edge.label, *spot))
+    return float(spot[0]), float(spot[1])
 
 
 def _place(drawing: CellDrawing) -> tuple[list[_Placed], tuple[float, float, float, float]]:
-    """Clip every edge to its boxes and compute the drawing's bounding box (x0, y0, x1, y1)."""
+    """Clip every edge to its boxes, put every label where no other line runs under it (where possible),
+    and compute the drawing's bounding box (x0, y0, x1, y1)."""
     nodes = {node.key: node for node in drawing.nodes}
     taken = [(n.x - n.half_width - 4, n.y - BOX_HEIGHT / 2 - 4, n.x + n.half_width + 4, n.y + BOX_HEIGHT / 2 + 4)
              for n in drawing.nodes]
-    placed = []
+    curves, visible_parts = [], []
     for edge in drawing.edges:
         source, target = nodes[edge.source], nodes[edge.target]
         curve = _curve((source.x, source.y), (target.x, target.y), edge.bend)
-        visible = ~_inside(curve, source) & ~_inside(curve, target)
-        indices = np.flatnonzero(visible)
-        points = curve[indices[0]:indices[-1] + 1] if len(indices) >= 2 else curve
+        indices = np.flatnonzero(~_inside(curve, source) & ~_inside(curve, target))
+        curves.append(curve)
+        visible_parts.append(curve[indices[0]:indices[-1] + 1] if len(indices) >= 2 else curve)
+    placed = []
+    for k, (edge, curve, points) in enumerate(zip(drawing.edges, curves, visible_parts)):
         label_at = tuple(curve[int(round(edge.label_t * (len(curve) - 1)))])
         if edge.label:
-            label_at = _free_spot(edge, curve, taken)
+            label_at = _free_spot(edge, curve, visible_parts[:k] + visible_parts[k + 1:], taken)
         placed.append(_Placed(edge, points, label_at))
     xs = [n.x - n.half_width for n in drawing.nodes] + [n.x + n.half_width for n in drawing.nodes]
     ys = [n.y - BOX_HEIGHT for n in drawing.nodes] + [n.y + BOX_HEIGHT for n in drawing.nodes]
@@ -369,7 +415,7 @@ def _write_png(path: Path, image: np.ndarray) -> None:
 HISTORY_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 PANEL = (240, 150)  # plot area of one edge's panel, in pixels (width, height)
-PANEL_PAD = (44, 26, 28, 16)  # room around a plot area: left (y ticks), top (edge name), bottom (x ticks), right
+PANEL_PAD = (44, 26, 36, 16)  # room around a plot area: left (y ticks), top (edge name), bottom (x ticks, axis title), right
 
 
 def op_colours(count: int) -> list[tuple[int, int, int]]:
@@ -443,10 +489,159 @@ def _history_array(history: Sequence[Any], op_names: Sequence[Any],
     return np.clip(values, 0.0, 1.0), legend
 
 
+@dataclass
+class HistoryPanel:
+    """One edge's chart: its title, axis titles, ticks (epochs counted from 1) and y-range, and one line per op
+    of the edge (probability per epoch)."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    xticks: list[int]
+    ylim: tuple[float, float]
+    yticks: list[float]
+    lines: dict[str, np.ndarray]
+
+
+@dataclass
+class HistoryFigure:
+    """A laid-out architecture history, independent of the output format: the title, the legend (every op,
+    in colour order), the number of epochs and one panel per edge."""
+
+    title: str | None
+    legend: list[str]
+    epochs: int
+    panels: list[HistoryPanel]
+
+
+def _nice_step(span: float, most: int) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that divides ``span`` into at most ``most`` steps."""
+    power = 10.0 ** math.floor(math.log10(span / most))
+    return next(power * factor for factor in (1, 2, 5, 10) if span / (power * factor) <= most + 1e-9)
+
+
+def epoch_ticks(epochs: int, most: int = 6) -> list[int]:
+    """Epoch ticks (from 1): every epoch up to 8 epochs; otherwise 1, the multiples of a round step (at most
+    ``most`` ticks) and the last epoch, each at least half a step from its neighbours."""
+    if epochs <= 8:
+        return list(range(1, epochs + 1))
+    step = max(1, int(_nice_step(epochs - 1, most - 1)))
+    ticks = [1] + [k for k in range(step, epochs + 1, step) if k - 1 >= step / 2]
+    if epochs - ticks[-1] >= step / 2:
+        ticks.append(epochs)
+    return ticks
+
+
+MIN_Y_SPAN = 0.02
+"""The narrowest y-range of a history panel (flat lines near 1/ops still get a readable axis)."""
+
+
+def probability_axis(values: np.ndarray, most: int = 4) -> tuple[tuple[float, float], list[float]]:
+    """The y-range of a panel fitted to ``values`` (padded, at least ``MIN_Y_SPAN``, within [0, 1]) and its
+    ticks at a round step."""
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    pad = max(0.08 * (high - low), (MIN_Y_SPAN - (high - low)) / 2, 0.0)
+    low, high = max(0.0, low - pad), min(1.0, high + pad)
+    if high - low < MIN_Y_SPAN - 1e-12:  # flat against 0 or 1
+        low, high = (0.0, MIN_Y_SPAN) if low == 0.0 else (1.0 - MIN_Y_SPAN, 1.0)
+    step = _nice_step(high - low, most)
+    ticks = [round(k * step, 12) for k in range(math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9) + 1)]
+    return (low, high), ticks
+
+
+def layout_arch_history(history: Sequence[Any], op_names: Sequence[Any], edge_names: Sequence[str],
+                        title: str | None = None) -> HistoryFigure:
+    """Lay out how a search's op probabilities evolved (see :func:`draw_arch_history` for the arguments): one
+    panel per edge, titled ``edge_title(name)``, x = epoch, y = probability over the range of its own lines."""
+    values, legend = _history_array(history, op_names, edge_names)
+    epochs = values.shape[0]
+    panels = []
+    for edge, name in enumerate(edge_names):
+        lines = {op: values[:, edge, k] for k, op in enumerate(legend) if not np.isnan(values[0, edge, k])}
+        ylim, yticks = probability_axis(np.stack(list(lines.values())))
+        panels.append(HistoryPanel(edge_title(str(name)), "epoch", "probability", epoch_ticks(epochs), ylim, yticks,
+                                   lines))
+    return HistoryFigure(title, legend, epochs, panels)
+
+
+def _tick_text(value: float, step: float) -> str:
+    return f"{value:.{max(0, -math.floor(math.log10(step) + 1e-9))}f}"
+
+
+def render_history_png(figure: HistoryFigure) -> np.ndarray:
+    """The history figure as a BGR image (uint8): panels in a grid under the title and the legend."""
+    colours = dict(zip(figure.legend, op_colours(len(figure.legend))))
+    font, small, grey = cv2.FONT_HERSHEY_SIMPLEX, 0.4, (110, 110, 110)
+    (pw, ph), (left, top, bottom, right) = PANEL, PANEL_PAD
+    cell_w, cell_h = left + pw + right, top + ph + bottom
+    edges, epochs = len(figure.panels), figure.epochs
+    columns = min(edges, max(3, math.ceil(math.sqrt(edges))))
+    rows = math.ceil(edges / columns)
+    # legend: a swatch and the op's name per entry, wrapped into lines as wide as the grid
+    side = 10  # blank border left and right of the grid
+    width = columns * cell_w + 2 * side
+    entries = [(cv2.getTextSize(name, font, 0.5, 1)[0][0] + 34, name) for name in figure.legend]
+    lines, line = [], []
+    for entry in entries:
+        if line and sum(w for w, _ in line) + entry[0] > width - 2 * side:
+            lines.append(line)
+            line = []
+        line.append(entry)
+    lines.append(line)
+    head = (36 if figure.title else 10) + 22 * len(lines)
+    image = np.full((head + rows * cell_h + 10, width, 3), 255, np.uint8)
+    if figure.title:
+        (tw, _), _ = cv2.getTextSize(figure.title, font, 0.7, 2)
+        cv2.putText(image, figure.title, ((width - tw) // 2, 26), font, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
+    for number, line in enumerate(lines):
+        x, y = (width - sum(w for w, _ in line)) // 2, head - 22 * (len(lines) - number) + 6
+        for entry_width, name in line:
+            cv2.rectangle(image, (x, y), (x + 22, y + 10), colours[name], -1)
+            cv2.putText(image, name, (x + 28, y + 10), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+            x += entry_width
+
+    def x_of(epoch: float) -> float:  # epochs from 1
+        return x0 + (pw * (epoch - 1) / (epochs - 1) if epochs > 1 else pw / 2)
+
+    for edge, panel in enumerate(figure.panels):
+        x0 = side + (edge % columns) * cell_w + left
+        y0 = head + (edge // columns) * cell_h + top
+        (low, high), span = panel.ylim, panel.ylim[1] - panel.ylim[0]
+        cv2.putText(image, panel.title, (x0, y0 - 8), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        ystep = panel.yticks[1] - panel.yticks[0] if len(panel.yticks) > 1 else span
+        for level in panel.yticks:
+            y = int(round(y0 + (high - level) / span * ph))
+            cv2.line(image, (x0, y), (x0 + pw, y), (225, 225, 225), 1)
+            label = _tick_text(level, ystep)
+            (lw, _), _ = cv2.getTextSize(label, font, small, 1)
+            cv2.putText(image, label, (x0 - lw - 4, y + 4), font, small, grey, 1, cv2.LINE_AA)
+        cv2.rectangle(image, (x0, y0), (x0 + pw, y0 + ph), grey, 1)
+        for epoch in panel.xticks:
+            x = int(round(x_of(epoch)))
+            label = str(epoch)
+            cv2.line(image, (x, y0 + ph), (x, y0 + ph + 3), grey, 1)
+            cv2.putText(image, label, (x - 4 * len(label), y0 + ph + 15), font, small, grey, 1, cv2.LINE_AA)
+        (xw, _), _ = cv2.getTextSize(panel.xlabel, font, small, 1)
+        cv2.putText(image, panel.xlabel, (x0 + pw - xw, y0 + ph + 28), font, small, (0, 0, 0), 1, cv2.LINE_AA)
+        (yw, _), _ = cv2.getTextSize(panel.ylabel, font, small, 1)
+        cv2.putText(image, panel.ylabel, (x0 + pw - yw - 2, y0 - 8), font, small, grey, 1, cv2.LINE_AA)
+        xs = np.array([x_of(epoch) for epoch in range(1, epochs + 1)])
+        for op, values in panel.lines.items():
+            points = np.stack([xs, y0 + (high - values) / span * ph], axis=1).round().astype(np.int32)
+            if epochs > 1:
+                cv2.polylines(image, [points], False, colours[op], 2, cv2.LINE_AA)
+            if epochs <= 30:  # markers while the epochs are few enough to tell apart
+                for point in points:
+                    cv2.circle(image, tuple(int(v) for v in point), 3, colours[op], -1, cv2.LINE_AA)
+    return image
+
+
 def draw_arch_history(history: Sequence[Any], path: str | os.PathLike, op_names: Sequence[Any],
                       edge_names: Sequence[str], title: str | None = None) -> Path:
-    """Plot how a search's op probabilities evolved: one panel per edge (named by ``edge_names``), one line
-    per op (a colour each, named in a shared legend), x = epoch, y = probability in [0, 1]; writes a PNG.
+    """Plot how a search's op probabilities evolved: one panel per edge (titled from ``edge_names``, see
+    :func:`edge_title`), one line per op (a colour each, named in a shared legend), x = epoch (from 1),
+    y = probability over the range of the panel's lines; writes a PNG (:func:`layout_arch_history` gives the
+    figure's titles, ticks and ranges without drawing it).
 
     ``op_names`` names the ops of every edge, or gives one list per edge where the edges' ops differ
     (NASP(12ops): normal and reduction cells); ``history[epoch]`` holds one row of probabilities per
@@ -456,61 +651,7 @@ def draw_arch_history(history: Sequence[Any], path: str | os.PathLike, op_names:
     if path.suffix.lower() != ".png":
         raise DrawingError(f"cannot draw the history to {path.name!r}: expected a .png file; "
                            "use a name ending in .png")
-    values, legend = _history_array(history, op_names, edge_names)
-    epochs, edges, ops = values.shape
-    colours = op_colours(ops)
-    font, small, grey = cv2.FONT_HERSHEY_SIMPLEX, 0.4, (110, 110, 110)
-    (pw, ph), (left, top, bottom, right) = PANEL, PANEL_PAD
-    cell_w, cell_h = left + pw + right, top + ph + bottom
-    columns = min(edges, max(3, math.ceil(math.sqrt(edges))))
-    rows = math.ceil(edges / columns)
-    # legend: a swatch and the op's name per entry, wrapped into lines as wide as the grid
-    side = 10  # blank border left and right of the grid
-    width = columns * cell_w + 2 * side
-    entries = [(cv2.getTextSize(name, font, 0.5, 1)[0][0] + 34, name) for name in legend]
-    lines, line = [], []
-    for entry in entries:
-        if line and sum(w for w, _ in line) + entry[0] > width - 2 * side:
-            lines.append(line)
-            line = []
-        line.append(entry)
-    lines.append(line)
-    head = (36 if title else 10) + 22 * len(lines)
-    image = np.full((head + rows * cell_h + 10, width, 3), 255, np.uint8)
-    if title:
-        (tw, _), _ = cv2.getTextSize(title, font, 0.7, 2)
-        cv2.putText(image, title, ((width - tw) // 2, 26), font, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
-    colour_of = dict(zip(legend, colours))
-    for number, line in enumerate(lines):
-        x, y = (width - sum(w for w, _ in line)) // 2, head - 22 * (len(lines) - number) + 6
-        for entry_width, name in line:
-            cv2.rectangle(image, (x, y), (x + 22, y + 10), colour_of[name], -1)
-            cv2.putText(image, name, (x + 28, y + 10), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-            x += entry_width
-    for edge, name in enumerate(edge_names):
-        x0 = side + (edge % columns) * cell_w + left
-        y0 = head + (edge // columns) * cell_h + top
-        cv2.putText(image, str(name), (x0, y0 - 8), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-        for level in (0.0, 0.5, 1.0):
-            y = int(round(y0 + (1 - level) * ph))
-            cv2.line(image, (x0, y), (x0 + pw, y), (225, 225, 225), 1)
-            cv2.putText(image, f"{level:g}", (x0 - 30, y + 4), font, small, grey, 1, cv2.LINE_AA)
-        cv2.rectangle(image, (x0, y0), (x0 + pw, y0 + ph), grey, 1)
-        for epoch in sorted({0, epochs - 1}):
-            x = x0 + (pw * epoch // (epochs - 1) if epochs > 1 else pw // 2)
-            label = str(epoch)
-            cv2.putText(image, label, (x - 4 * len(label), y0 + ph + 16), font, small, grey, 1, cv2.LINE_AA)
-        xs = x0 + (np.linspace(0, pw, epochs) if epochs > 1 else np.array([pw / 2]))
-        for op, colour in enumerate(colours):
-            if np.isnan(values[0, edge, op]):  # not one of this edge's ops
-                continue
-            points = np.stack([xs, y0 + (1 - values[:, edge, op]) * ph], axis=1).round().astype(np.int32)
-            if epochs > 1:
-                cv2.polylines(image, [points], False, colour, 2, cv2.LINE_AA)
-            if epochs <= 30:  # markers while the epochs are few enough to tell apart
-                for point in points:
-                    cv2.circle(image, tuple(int(v) for v in point), 3, colour, -1, cv2.LINE_AA)
-    _write_png(path, image)
+    _write_png(path, render_history_png(layout_arch_history(history, op_names, edge_names, title)))
     return path
 
 

@@ -22,7 +22,8 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=non_negative_int, default=0, help="data-loading processes")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:K")
     parser.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on GPU)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar and no log echo on stdout")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no log echo on stdout and no progress bar: one progress line per epoch on stderr, and the result")
     parser.add_argument("--max-steps-per-epoch", type=positive_int, default=None, metavar="N",
                         help=f"smoke runs: every epoch trains N steps and every evaluation reads N batches (the same as "
                              f"${MAX_STEPS_VARIABLE}=N, which the launchers pass on)")
@@ -36,4 +37,4 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.max_steps_per_epoch is not None:
         os.environ[MAX_STEPS_VARIABLE] = str(args.max_steps_per_epoch)
     return dict(data_path=args.data_path, seed=args.seed, workers=args.workers, device=args.device,
-                deterministic=args.deterministic, progress=False if args.quiet else None, echo=not args.quiet)
+                deterministic=args.deterministic, progress="epochs" if args.quiet else None, echo=not args.quiet)

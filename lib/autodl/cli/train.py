@@ -6,6 +6,7 @@ from typing import Any
 
 from ..config import OptimConfig, load_any_config
 from ..data import DATASETS
+from ..engine.distributed import env_dist_info
 from ..engine.train import TrainResult, train_classifier
 from . import ArgumentParser, existing_file, non_negative_int, output_dir, positive_float, positive_int
 from .flags import add_data_flags, add_run_flags, run_options
@@ -40,7 +41,19 @@ def train_from_args(args: argparse.Namespace, model_config: Any = None, **extra:
     """Load the recipe named by ``args`` (with its overrides) and train ``model_config`` (default:
     ``args.model``); ``extra`` goes to :func:`train_classifier`."""
     optim = load_any_config(OptimConfig, args.optim, epochs=args.epochs, warmup=args.warmup, LR=args.lr)
-    return train_classifier(model_config if model_config is not None else args.model, optim, args.dataset, args.save_dir,
-                            batch_size=args.batch_size, test_batch_size=args.test_batch_size, cutout=args.cutout,
-                            eval_frequency=args.eval_frequency, amp=args.amp, init_model=args.init_model,
-                            **run_options(args), **extra)
+    result = train_classifier(model_config if model_config is not None else args.model, optim, args.dataset,
+                              args.save_dir, batch_size=args.batch_size, test_batch_size=args.test_batch_size,
+                              cutout=args.cutout, eval_frequency=args.eval_frequency, amp=args.amp,
+                              init_model=args.init_model, **run_options(args), **extra)
+    if env_dist_info().is_main:  # the result, --quiet or not (rank 0 of a torchrun job)
+        print(result_line(result.history, args.save_dir))
+    return result
+
+
+def result_line(history: list[dict[str, Any]], save_dir: Any) -> str:
+    """What a training ended with: the last and best test top-1 and the run directory."""
+    tested = [record["test_top1"] for record in history if "test_top1" in record]
+    if not tested:
+        return f"finished {len(history)} epochs without a test evaluation -> {save_dir}"
+    return (f"finished {len(history)} epochs: test top-1 {history[-1].get('test_top1', tested[-1]):.2f}% "
+            f"(best {max(tested):.2f}%) -> {save_dir}")

@@ -10,7 +10,7 @@ import math
 import sys
 import time
 from abc import ABC, abstractmethod
-from typing import Any, Iterable
+from typing import Any, Iterable, Union
 
 import torch
 from tqdm import tqdm
@@ -57,6 +57,39 @@ class Task(ABC):
         """Restore what :meth:`state_dict` returned."""
 
 
+PROGRESS_MODES = ("bar", "lines", "epochs", "off")
+PROGRESS_EVERY_S = 30.0
+"""Off a terminal, the most seconds between two progress lines within an epoch."""
+ECHO_VALUE_CHARS = 120
+"""An epoch line on stdout leaves out values longer than this (a NASNet genotype, arch_probs): metrics.jsonl
+and log.txt hold them."""
+Progress = Union[bool, None, str]
+
+
+def progress_mode(progress: Progress) -> str:
+    """How the Trainer shows progress on stderr: ``"bar"``, a tqdm bar per epoch (True, or None on a terminal);
+    ``"lines"`` (None off a terminal: nohup, ``> log 2>&1``), a tqdm-style line after every epoch with the
+    elapsed time and ETA, and within an epoch at most one every ``PROGRESS_EVERY_S`` seconds; ``"epochs"``, the
+    line after every epoch only (``--quiet``); ``"off"`` (False), nothing."""
+    if progress is None:
+        return "bar" if sys.stderr.isatty() else "lines"
+    if isinstance(progress, bool):
+        return "bar" if progress else "off"
+    if progress not in PROGRESS_MODES:
+        raise ValueError(f"progress={progress!r}; expected None, a bool or one of {', '.join(PROGRESS_MODES)}")
+    return progress
+
+
+def echo_line(record: dict[str, Any]) -> str:
+    """``record`` as ``key=value`` pairs, floats to 4 decimals."""
+    return " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
+
+
+def short_record(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` without the values whose text is longer than ``ECHO_VALUE_CHARS`` (what stdout shows)."""
+    return {k: v for k, v in record.items() if isinstance(v, float) or len(str(v)) <= ECHO_VALUE_CHARS}
+
+
 def _steps_text(max_steps: int | None) -> str:
     return "whole epochs" if max_steps is None else f"at most {max_steps} steps per epoch"
 
@@ -71,16 +104,19 @@ def _epoch_sum(values: list[Any]) -> float:
 class Trainer:
     """Runs ``task`` for ``epochs`` epochs, resuming from ``run``'s last checkpoint when there is one.
 
-    ``score_key`` names the metric whose maximum selects ``checkpoint/best.pth``.  ``max_steps`` ends every
+    ``progress`` is one of :func:`progress_mode`'s choices.  Every epoch's record goes to ``run``'s log (on
+    stdout without its long values, see :func:`short_record`).  ``score_key`` names the metric whose maximum
+    selects ``checkpoint/best.pth``.  ``max_steps`` ends every
     epoch after that many steps (a smoke run; default: :func:`max_steps_per_epoch`); the schedule still
     runs its whole course per epoch, and a run resumes only under the cap it was started with.
     """
 
-    def __init__(self, task: Task, epochs: int, run: RunDir | None = None, progress: bool | None = None,
+    def __init__(self, task: Task, epochs: int, run: RunDir | None = None, progress: Progress = None,
                  score_key: str | None = None, max_steps: int | None = None) -> None:
         self.task, self.epochs, self.run = task, epochs, run
         self.max_steps = max_steps_per_epoch() if max_steps is None else max_steps
-        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.progress = progress_mode(progress) if run is None or run.is_main else "off"
+        self._began, self._start = time.perf_counter(), 0
         self.score_key = score_key
         self.history: list[dict[str, Any]] = []
         self.best = -math.inf
@@ -108,11 +144,17 @@ class Trainer:
         loader = self.task.train_loader
         steps = len(loader) if self.max_steps is None else min(len(loader), self.max_steps)
         steps_out: dict[str, list[Any]] = {}
-        bar = tqdm(itertools.islice(loader, steps), total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False,
-                   disable=not self.progress, dynamic_ncols=True)
+        desc = f"epoch {epoch + 1}/{self.epochs}"
+        bar = tqdm(itertools.islice(loader, steps), total=steps, desc=desc, leave=False,
+                   disable=self.progress != "bar", dynamic_ncols=True)
+        began = shown = time.perf_counter()
         for step, batch in enumerate(bar):  # under a steps cap no batch beyond it is loaded
             for key, value in self.task.train_step(batch, epoch, step / steps).items():
                 steps_out.setdefault(key, []).append(value)
+            now = time.perf_counter()
+            if self.progress == "lines" and now - shown >= PROGRESS_EVERY_S and step + 1 < steps:
+                shown = now
+                _progress_line(step + 1, steps, now - began, desc, "step")
         keys = sorted(steps_out)
         totals = all_reduce_sum(torch.tensor([_epoch_sum(steps_out[k]) for k in keys], dtype=torch.float64))
         totals = dict(zip(keys, totals.tolist()))
@@ -122,6 +164,7 @@ class Trainer:
     def fit(self) -> list[dict[str, Any]]:
         """Train the remaining epochs; returns the per-epoch metrics history."""
         start = self._resume()
+        self._began, self._start = time.perf_counter(), start
         if self.max_steps is not None and start < self.epochs:
             self._log(f"smoke run: every epoch ends after at most {self.max_steps} steps ({MAX_STEPS_VARIABLE})")
         for epoch in range(start, self.epochs):
@@ -150,7 +193,10 @@ class Trainer:
         self.history.append(record)
         if self.run is not None:
             self._checkpoint(epoch, record)
-        self._log(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+        if self.run is not None:
+            self.run.log(echo_line(record), shown=echo_line(short_record(record)))
+        if self.progress in ("lines", "epochs"):
+            _progress_line(epoch + 1, self.epochs, time.perf_counter() - self._began, "epochs", "epoch", self._start)
 
     def _checkpoint(self, epoch: int, record: dict[str, Any]) -> None:
         score = record.get(self.score_key) if self.score_key else None
@@ -167,3 +213,10 @@ class Trainer:
         if improved:
             save_checkpoint({"epoch": epoch + 1, "task": task_state, "metrics": record},
                             self.run.best_checkpoint)
+
+
+def _progress_line(done: int, total: int, elapsed: float, prefix: str, unit: str, initial: int = 0) -> None:
+    """A tqdm-style line on stderr: percentage, ``done/total``, ``[elapsed<remaining, rate]`` (the rate and the
+    remaining time from what this process did: ``initial`` were done before it started)."""
+    print(tqdm.format_meter(done, total, elapsed, prefix=prefix, unit=unit, ascii=True, ncols=80, initial=initial),
+          file=sys.stderr, flush=True)

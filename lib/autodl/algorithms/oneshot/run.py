@@ -19,11 +19,12 @@ from ...data.search import get_search_loaders
 from ...engine.distributed import cleanup
 from ...engine.rundir import RunDir
 from ...engine.train import start_run
-from ...engine.trainer import Trainer
+from ...engine.trainer import Progress, Trainer
 from ...errors import ConfigError
 from ...models import create_model
 from ...spaces.artifact import save_artifact
 from ...spaces.nasnet import Genotype
+from ...viz import arch_text, cell_text
 from ..registry import ALGORITHMS, algorithm_config, create_algorithm
 
 ARTIFACT_SPACE = {"nas-bench-201": "nas-bench-201", "darts": "nasnet"}
@@ -71,7 +72,7 @@ def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset
                save_dir: str | os.PathLike, *, data_path: str | None = None, seed: int = -1,
                batch_size: int | None = None, test_batch_size: int | None = None, workers: int = 0,
                device: str = "auto", benchmark: str | os.PathLike | None = None, deterministic: bool = False,
-               progress: bool | None = None, echo: bool = True) -> SearchResult:
+               progress: Progress = None, echo: bool = True) -> SearchResult:
     """Search ``search.space`` with ``algorithm`` on ``dataset``; re-running on ``save_dir`` resumes exactly.
 
     Under ``torchrun`` every process trains on its shard; architecture gradients are averaged and
@@ -106,7 +107,9 @@ def run_search(algorithm: str, optim: OptimConfig, search: SearchConfig, dataset
     finally:
         cleanup()
     cost = sum(record["epoch_time_s"] for record in history) + final_time
-    run.log(f"{algorithm}: ran {len(history)} epochs, cost {cost:.1f} s, final architecture {arch}")
+    ran = f"{algorithm}: ran {len(history)} epochs, cost {cost:.1f} s"
+    run.log(f"{ran}, final architecture {arch_text(arch).replace(chr(10), ' | ')}",
+            shown=None if isinstance(arch, str) else f"{ran}")
     artifact = None
     if dist_info.is_main:
         artifact = _write_outputs(run, task, arch, history, settings, cost, bench)
@@ -152,28 +155,54 @@ def _write_outputs(run: RunDir, task, arch, history, settings, cost: float, benc
     return path
 
 
-def summarize_search(search_dir: str | os.PathLike, retrain_dir: str | os.PathLike | None = None) -> str:
-    """A few lines on a finished search (and the retraining of its cell): what was found, at what cost,
-    how the search ended, and where the drawings are."""
+def result_text(algorithm: str, arch: Any, artifact: str | os.PathLike) -> str:
+    """What ``exps/search-cell.py`` prints at the end: ``ALGO: CELL -> result.json`` for an NB201 cell, the
+    cells one per line (:func:`autodl.viz.arch_text`) below ``ALGO: found -> result.json`` for a Genotype."""
+    if isinstance(arch, Genotype):
+        return f"{algorithm}: found -> {artifact}\n" + "\n".join(f"  {line}" for line in arch_text(arch).splitlines())
+    return f"{algorithm}: {arch} -> {artifact}"
+
+
+def search_summary(search_dir: str | os.PathLike, retrain_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """A finished search (and the retraining of its cell) as a JSON-able dict: what was found (``arch``: the
+    NB201 string or the genotype's dict), at what cost, how the search ended (``supernet``), the benchmark
+    numbers, the retraining's last test top-1 and where the drawings are."""
     from ...spaces.artifact import load_artifact
 
     search_dir = Path(search_dir)
     artifact = load_artifact(search_dir / "result.json")
     last = RunDir(search_dir, echo=False).read_metrics()[-1]
-    accuracy = last.get("valid_top1", last.get("train_arch_top1"))
-    drawings = sorted(p.name for p in search_dir.glob("*.png"))
-    lines = [f"{artifact.algorithm} on {artifact.dataset} ({artifact.space} space, seed {artifact.seed}): "
-             f"{artifact.extra.get('epochs')} epochs in {artifact.search_cost_s:.1f} s",
-             f"  found cell       {artifact.arch if isinstance(artifact.arch, str) else artifact.arch.to_json()}",
-             f"  supernet         valid top-1 {accuracy:.2f}%, skip {last['skip_fraction']:.2f}, "
-             f"none {last['none_fraction']:.2f}, entropy {last['arch_entropy']:.3f} nats"]
-    if artifact.benchmark:
-        numbers = ", ".join(f"{k[6:]} {v:.2f}" for k, v in artifact.benchmark.items() if k.startswith("bench_"))
-        lines.append(f"  NAS-Bench-201    {numbers}")
+    summary = {"algorithm": artifact.algorithm, "dataset": artifact.dataset, "space": artifact.space,
+               "seed": artifact.seed, "epochs": artifact.extra.get("epochs"), "search_cost_s": artifact.search_cost_s,
+               "arch": artifact.arch if isinstance(artifact.arch, str) else artifact.arch.to_dict(),
+               "supernet": {"valid_top1": last.get("valid_top1", last.get("train_arch_top1")),
+                            **{key: last[key] for key in ("skip_fraction", "none_fraction", "arch_entropy")}},
+               "benchmark": {k[6:]: v for k, v in artifact.benchmark.items() if k.startswith("bench_")}
+               if artifact.benchmark else None, "retrained": None,
+               "drawings": [str(search_dir / name) for name in sorted(p.name for p in search_dir.glob("*.png"))]}
     if retrain_dir is not None:
         history = RunDir(retrain_dir, echo=False).read_metrics()
         if history:
-            lines.append(f"  retrained        test top-1 {history[-1]['test_top1']:.2f}% after {len(history)} epochs "
-                         f"({Path(retrain_dir)})")
-    lines.append(f"  drawings         {', '.join(str(search_dir / name) for name in drawings)}")
-    return "\n".join(lines)
+            summary["retrained"] = {"test_top1": history[-1]["test_top1"], "epochs": len(history),
+                                    "path": str(retrain_dir)}
+    return summary
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """:func:`search_summary` as a few aligned lines for people."""
+    arch = summary["arch"]
+    found = ([("found cell", arch)] if isinstance(arch, str) else
+             [(f"{kind} cell", cell_text(Genotype.from_dict(arch), kind == "reduce")) for kind in ("normal", "reduce")])
+    net = summary["supernet"]
+    rows = found + [("supernet", f"valid top-1 {net['valid_top1']:.2f}%, skip {net['skip_fraction']:.2f}, "
+                                 f"none {net['none_fraction']:.2f}, entropy {net['arch_entropy']:.3f} nats")]
+    if summary["benchmark"]:
+        rows.append(("NAS-Bench-201", ", ".join(f"{k} {v:.2f}" for k, v in summary["benchmark"].items())))
+    if summary["retrained"]:
+        retrained = summary["retrained"]
+        rows.append(("retrained", f"test top-1 {retrained['test_top1']:.2f}% after {retrained['epochs']} epochs "
+                                  f"({retrained['path']})"))
+    rows.append(("drawings", ", ".join(summary["drawings"])))
+    head = (f"{summary['algorithm']} on {summary['dataset']} ({summary['space']} space, seed {summary['seed']}): "
+            f"{summary['epochs']} epochs in {summary['search_cost_s']:.1f} s")
+    return "\n".join([head] + [f"  {label:<16} {text}" for label, text in rows])
