@@ -69,6 +69,24 @@ def derive_by_hand(tables, op_lists):
     return Genotype(cells[0], (2, 3, 4, 5), cells[1], (2, 3, 4, 5))
 
 
+def distribution_by_hand(name, alpha):
+    """The op distribution of an edge's logits: DrNAS's Dirichlet mean (elu(alpha) + 1) / sum, else softmax."""
+    if name == "drnas":
+        concentration = F.elu(alpha) + 1
+        return concentration / concentration.sum(dim=-1, keepdim=True)
+    return F.softmax(alpha, dim=-1)
+
+
+def edge_weights_by_hand(name, task):
+    """PC-DARTS's edge weights: the softmax of each node's betas (NB201 nodes of 1, 2, 3 edges, NASNet 2 to 5),
+    one vector per op table; ones for the other searches."""
+    extras = task.supernet.extra_arch_parameters()
+    if name != "pc-darts" or not extras:
+        return [torch.ones(len(a)) for a in task.arch_parameters]
+    sizes = [1, 2, 3] if task.supernet.space == "nas-bench-201" else [2, 3, 4, 5]
+    return [torch.cat([F.softmax(chunk, dim=0) for chunk in extras[n].detach().split(sizes)]) for n in sorted(extras)]
+
+
 @pytest.mark.parametrize("name,space", CASES)
 def test_two_search_steps_train_the_supernet_and_derive_an_architecture(name, space, loaders):
     task = make_task(name, space, loaders)
@@ -90,10 +108,12 @@ def test_two_search_steps_train_the_supernet_and_derive_an_architecture(name, sp
         expected = task.selected
     elif name.startswith("nasp"):  # NASP's cell is that of its parameters themselves (it has no softmax)
         expected = derive_by_hand([a.detach().tolist() for a in task.arch_parameters], task.supernet.op_lists)
-    else:  # derived from softmax(alpha), which is also the recorded distribution (to its 6 decimals)
-        probs = [F.softmax(a.detach(), dim=-1) for a in task.arch_parameters]
+    else:  # derived from softmax(alpha) (DrNAS: the Dirichlet mean), which is also the recorded distribution
+        # (to its 6 decimals); PC-DARTS weights each edge's row by the softmax of its node's betas
+        probs = [distribution_by_hand(name, a.detach()) for a in task.arch_parameters]
         assert all(np.abs(np.array(r) - p.numpy()).max() <= 1e-6 for r, p in zip(record["arch_probs"], probs))
-        expected = derive_by_hand([p.tolist() for p in probs], task.supernet.op_lists)
+        tables = [p * e[:, None] for p, e in zip(probs, edge_weights_by_hand(name, task))]
+        expected = derive_by_hand([t.tolist() for t in tables], task.supernet.op_lists)
     assert record["arch"] == (str(expected) if isinstance(expected, Arch) else expected.to_dict())
     assert 0.0 <= record["skip_fraction"] <= 1.0 and 0.0 <= record["none_fraction"] <= 1.0
     assert 0.0 < record["arch_entropy"] <= np.log(max(ops for _, ops in task.arch_shapes)) + 1e-6

@@ -6,7 +6,7 @@ from autodl.cli.settings import flag_name
 
 # small enough for CPU tests; the selections and the controller do a few evaluations each
 TINY = dict(channel=2, num_cells=1, select_num=3, controller_train_steps=2, controller_num_aggregate=2,
-            controller_num_samples=3, controller_epoch_samples=2)
+            controller_num_samples=3, controller_epoch_samples=2, partial_channels=2)
 
 # DARTS+ may stop early at the tiny size; a skip limit above the cell's 8 ops keeps a run going every epoch
 EVERY_EPOCH = dict(stop_skip_limit=9, stop_rank_patience=99)
