@@ -4,7 +4,6 @@ correlations.csv, scores.csv, result.json and a scatter plot per measure.  Re-ru
 resumes.  See docs/PROXY-STUDY.md."""
 import sys
 
-from autodl.algorithms.multitrial.backends import BACKENDS, Backend
 from autodl.algorithms.multitrial.curves import PLOT_HINT
 from autodl.algorithms.multitrial.proxy_study import MEASURES, StudySettings, markdown_table, run_study
 from autodl.cli import ArgumentParser, non_negative_int, output_dir, positive_int, run_main
@@ -29,8 +28,6 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--num-cells", type=positive_int, default=5, help="cells per stage N")
     parser.add_argument("--data-path", default=None, help="dataset root (default: $TORCH_HOME/cifar.python)")
     parser.add_argument("--workers", type=positive_int, default=1, help="processes scoring cells in parallel")
-    parser.add_argument("--backend", choices=BACKENDS.names(), default="process",
-                        help="where the workers run: local processes, or Ray tasks (pip install -e .[ray])")
     parser.add_argument("--save-dir", required=True, type=output_dir, help="run directory; reused = resumed")
     parser.add_argument("--quiet", action="store_true", help="print only the table")
     return parser
@@ -42,7 +39,7 @@ def main(argv=None) -> int:
         benchmark=args.benchmark, dataset=args.dataset, cells=args.cells, seed=args.seed, hp=args.hp,
         split=args.split, measures=tuple(args.proxies), proxy_data=args.proxy_data, proxy_batch=args.proxy_batch,
         channel=args.channel, num_cells=args.num_cells, data_path=args.data_path)
-    result = run_study(settings, args.save_dir, workers=args.workers, backend=Backend(args.backend),
+    result = run_study(settings, args.save_dir, workers=args.workers,
                        progress=None if args.quiet else sys.stdout)
     print(markdown_table(result), end="")
     if not args.quiet:

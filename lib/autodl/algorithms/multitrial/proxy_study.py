@@ -17,6 +17,7 @@ import dataclasses
 import io
 import json
 import os
+import threading
 import time
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
@@ -145,8 +146,23 @@ def score_cell(settings: StudySettings, arch: str) -> tuple[dict[str, float], di
 
 
 def _score_in_worker(settings: StudySettings, arch: str) -> tuple[dict[str, float], dict[str, float]]:
-    torch.set_num_threads(1)  # one thread per worker process: the workers share the cores
+    _start_worker()
     return score_cell(settings, arch)
+
+
+@lru_cache(maxsize=1)
+def _start_worker() -> None:
+    """Once per worker process: one torch thread (the workers share the cores), and a watch that ends the
+    process when the study's process is gone (killed, it cannot shut its pool down)."""
+    torch.set_num_threads(1)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class ScoreLog:
@@ -203,14 +219,14 @@ class ScoreLog:
         self.records[index] = record
 
 
-def _scored(settings: StudySettings, todo: list[tuple[int, str]], workers: int,
-            backend: Backend) -> Iterator[tuple[int, tuple[dict[str, float], dict[str, float]]]]:
+def _scored(settings: StudySettings, todo: list[tuple[int, str]],
+            workers: int) -> Iterator[tuple[int, tuple[dict[str, float], dict[str, float]]]]:
     """(index, scores) of every cell of ``todo``, in this process or as they finish on ``workers`` processes."""
     if workers == 1 or len(todo) <= 1:
         for index, arch in todo:
             yield index, score_cell(settings, arch)
         return
-    pool: Executor = backend.open(min(workers, len(todo)))
+    pool: Executor = Backend("process").open(min(workers, len(todo)))
     try:
         futures = {pool.submit(_score_in_worker, settings, arch): index for index, arch in todo}
         for future in as_completed(futures):
@@ -219,7 +235,7 @@ def _scored(settings: StudySettings, todo: list[tuple[int, str]], workers: int,
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_study(settings: StudySettings, save_dir: str | os.PathLike, workers: int = 1, backend: Backend = Backend(),
+def run_study(settings: StudySettings, save_dir: str | os.PathLike, workers: int = 1,
               progress: io.TextIOBase | None = None) -> StudyResult:
     """Score the sampled cells not yet in ``save_dir``'s log, then write the tables and plots (see the module)."""
     bench = NB201Benchmark.open(settings.benchmark)
@@ -228,7 +244,7 @@ def run_study(settings: StudySettings, save_dir: str | os.PathLike, workers: int
     log = ScoreLog(save_dir, settings, dict(zip(indexes, archs)))
     todo = [(index, arch) for index, arch in zip(indexes, archs) if index not in log.records]
     every = max(1, len(indexes) // 20)
-    for count, (index, (scores, seconds)) in enumerate(_scored(settings, todo, workers, backend), 1):
+    for count, (index, (scores, seconds)) in enumerate(_scored(settings, todo, workers), 1):
         log.append(index, scores, seconds)
         if progress is not None and (count % every == 0 or count == len(todo)):
             print(f"scored {len(log.records)}/{len(indexes)} cells", file=progress, flush=True)
