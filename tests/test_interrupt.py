@@ -25,9 +25,11 @@ def test_ctrl_c_is_one_line_saying_how_to_resume_and_logged(tmp_path):
     os.killpg(process.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
-    assert err == ("interrupted; a run resumes from its last checkpoint when the same command runs again "
-                   "(its log.txt says from which epoch)\n")
+    *progress, interrupted = err.splitlines()  # --quiet's progress line per finished epoch, then the one line
+    assert interrupted == ("interrupted; a run resumes from its last checkpoint when the same command runs again "
+                           "(its log.txt says from which epoch)")
     last = (run / "log.txt").read_text().splitlines()[-1]
     epochs = len((run / "metrics.jsonl").read_text().splitlines())
+    assert [line.split("|")[2].split()[0] for line in progress] == [f"{k}/20" for k in range(1, epochs + 1)], err
     assert last.endswith(f"interrupted in epoch {epochs + 1}/20; checkpoint/last.pth holds epochs 1-{epochs}: "
                          "run the same command again to resume from there"), last
