@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from autodl.algorithms.multitrial import HyperSpace
-from autodl.algorithms.multitrial.training import validation_split
+from autodl.engine.trial import validation_split
 from autodl.cli import run_main
 from autodl.config import OptimConfig, load_config
 from autodl.errors import ConfigError

@@ -21,9 +21,9 @@ from typing import Any, Callable, Mapping
 from ..algorithms.multitrial import (OPTIMIZERS, Evaluation, Evaluator, HyperSpace, Trial, create_optimizer,
                                      run_trials)
 from ..algorithms.multitrial.backends import Backend
-from ..algorithms.multitrial.training import score_recipe
 from ..config import OptimConfig, config_from_dict, config_to_dict
 from ..data import get_datasets
+from ..engine.trial import score_recipe
 from ..errors import ConfigError
 from ..models import create_model, resolve_model_config
 from ..utils import atomic_write_text
@@ -82,8 +82,9 @@ class RecipeEvaluator(Evaluator):
 
     def evaluate(self, candidate: dict[str, Any], budget: float | None, trial: int) -> Evaluation:
         recipe = recipe_for(self.base, candidate, None if budget is None else max(1, int(round(budget))))
-        return score_recipe(self.model_config, recipe, self.dataset, self.save_dir / f"trial-{trial}",
-                            data_path=self.data_path, seed=self.seed, device=self.device, threads=self.threads)
+        return Evaluation(*score_recipe(self.model_config, recipe, self.dataset, self.save_dir / f"trial-{trial}",
+                                        data_path=self.data_path, seed=self.seed, device=self.device,
+                                        threads=self.threads))
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "recipe-training", "model": self.model_config, "base_recipe": config_to_dict(self.base),
