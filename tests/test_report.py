@@ -96,3 +96,42 @@ def test_an_nb201_search_on_digits16_is_matched_to_its_retraining_on_digits(tmp_
     text = render(searches, retrains)
     assert "|NASP|10.00±0.00|1.00e-04 CPU|Searched 1 (ours, 1 seeds)|" in text
     assert "|-|90.00|-|\\|nor_conv_3x3~0\\|+\\|skip_connect~0\\|" in text  # the unmatched cifar100 retraining
+
+
+def fabricate_search(root: Path, arch, space: str, benchmark=None) -> Path:
+    record = {"epoch": 2, "valid_top1": 61.25, "skip_fraction": 0.25, "none_fraction": 0.0, "arch_entropy": 1.5}
+    search = write_run(root / "search", {"algorithm": "gdas", "dataset": "cifar10"}, [record], "cpu")
+    save_artifact(search / "result.json", arch, algorithm="gdas", dataset="cifar10", seed=3, search_cost_s=12.5,
+                  space=space, epochs=3, benchmark=benchmark)
+    (search / "cell-normal.png").write_bytes(b"")
+    return search
+
+
+def test_search_summary_prints_aligned_text_with_one_line_per_cell_and_json_on_request(tmp_path):
+    from autodl.viz import cell_text
+
+    search = fabricate_search(tmp_path, GENOTYPE, "nasnet")
+    retrain = write_run(tmp_path / "retrain", {"model": MODEL}, [{"epoch": 0, "test_top1": 90.5}], "cpu")
+    done = run_script(ROOT / "exps" / "search-summary.py", search, "--retrain", retrain)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "gdas on cifar10 (nasnet space, seed 3): 3 epochs in 12.5 s",
+        f"  normal cell      {cell_text(GENOTYPE)}",
+        f"  reduce cell      {cell_text(GENOTYPE, reduction=True)}",
+        "  supernet         valid top-1 61.25%, skip 0.25, none 0.00, entropy 1.500 nats",
+        f"  retrained        test top-1 90.50% after 1 epochs ({retrain})",
+        f"  drawings         {search / 'cell-normal.png'}"]
+    assert "\"normal\"" not in done.stdout and "Genotype(" not in done.stdout  # no raw JSON or repr
+    machine = run_script(ROOT / "exps" / "search-summary.py", search, "--retrain", retrain, "--json")
+    summary = json.loads(machine.stdout)
+    assert summary["arch"] == GENOTYPE.to_dict() and summary["retrained"] == {"test_top1": 90.5, "epochs": 1,
+                                                                              "path": str(retrain)}
+    assert summary["supernet"] == {"valid_top1": 61.25, "skip_fraction": 0.25, "none_fraction": 0.0, "arch_entropy": 1.5}
+    assert (summary["algorithm"], summary["seed"], summary["epochs"], summary["benchmark"]) == ("gdas", 3, 3, None)
+
+
+def test_search_summary_of_an_nb201_cell_shows_its_string_and_benchmark_numbers(tmp_path):
+    cell = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|"
+    search = fabricate_search(tmp_path, cell, "nas-bench-201", {"hp": "200", "split": "x-valid", "bench_valid": 84.5, "bench_test": 88.25})
+    lines = run_script(ROOT / "exps" / "search-summary.py", search).stdout.splitlines()
+    assert lines[1] == f"  found cell       {cell}" and lines[3] == "  NAS-Bench-201    valid 84.50, test 88.25"
