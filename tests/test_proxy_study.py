@@ -143,6 +143,19 @@ def test_the_command_lines_errors_are_one_line(digits_store, tmp_path):
         assert re.match(r"([\w.-]+: )?" + re.escape(start), done.stderr), done.stderr
 
 
+def test_a_log_line_cut_by_a_kill_is_scored_again(digits_store, tmp_path):
+    settings = settings_of(digits_store, measures=("params", "flops"))
+    whole = run_study(settings, tmp_path / "whole")
+    log = tmp_path / "cut" / "scores.jsonl"
+    run_study(settings, tmp_path / "cut")
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text(lines[0] + lines[1][: len(lines[1]) // 2])  # killed while writing the second cell's line
+    resumed = run_study(settings, tmp_path / "cut")
+    assert resumed.scored_now == 3 and resumed.correlations == whole.correlations
+    assert (tmp_path / "cut" / "scores.csv").read_text() == (tmp_path / "whole" / "scores.csv").read_text()
+    assert len(log.read_text().splitlines()) == 4
+
+
 @pytest.mark.slow
 def test_a_study_killed_mid_way_resumes_to_the_uninterrupted_table(tmp_path):
     store = write_synthetic_store(tmp_path / "synthetic.store", num_archs=40, epochs=(12, 4))
