@@ -70,3 +70,21 @@ def test_version_1_stores_with_rows_for_every_architecture_still_open(tmp_path):
     after = NB201Benchmark.open(path)
     np.testing.assert_array_equal(after.metric_all("cifar10", "test"), before)
     assert after.curve(2, "cifar10", "test").shape == (4,)
+
+
+@pytest.mark.parametrize("name", ["sparse.store", "dense.store"])
+def test_per_run_look_ups_equal_the_single_queries(stores, name):
+    """metric_runs / run_epochs (what the benchmark evaluator reads, as lists) against metric(seed=...) and the
+    official API's epoch counts, on a store with rows for every cell and on one with rows for 40 of them."""
+    bench = NB201Benchmark.open(stores[0] / name)
+    for dataset, split, hp in (("cifar10-valid", "x-valid", "12"), ("cifar100", "x-test", "200")):
+        for metric in ("accuracy", "total-time"):
+            runs = bench.metric_runs(dataset, split, metric, hp)
+            assert len(runs) == len(bench)
+            for index in range(len(bench)):
+                expected = [bench.metric(index, dataset, split, metric, hp, seed) for seed in bench.seeds(index, dataset, hp)]
+                assert runs[index] == expected, (dataset, split, metric, hp, index)
+        epochs = bench.run_epochs(dataset, hp)
+        trained = dict(zip(("12", "200"), EPOCHS))[hp]  # the generator's epochs of each hp's runs
+        assert all(runs == [trained] * len(bench.seeds(index, dataset, hp)) for index, runs in enumerate(epochs))
+    assert bench.arch_strs[5] == bench.arch_str(5) and bench.index(bench.arch_strs[7]) == 7

@@ -63,6 +63,16 @@ class NB201Benchmark:
     def datasets(self, hp: str = "200") -> list[str]:
         return self.store.datasets(str(hp))
 
+    @property
+    def arch_strs(self) -> list[str]:
+        """Every architecture's string, by benchmark index."""
+        return self.store.meta_archs
+
+    @property
+    def source(self) -> str:
+        """The name of the file the benchmark was read or converted from."""
+        return self.store.filename
+
     # --------------------------------------------------------------------------- architectures
     def index(self, arch: Any) -> int:
         """The benchmark index of ``arch``; unknown architectures raise :class:`BenchmarkError`."""
@@ -141,6 +151,19 @@ class NB201Benchmark:
             values = self._epoch_values(table, index, len(seeds), setname, metric, epoch)
         value = self._pick(values, seeds, seed, rng)
         return None if isinstance(value, float) and np.isnan(value) else value
+
+    def metric_runs(self, dataset: str, split: str = "valid", metric: str = "accuracy",
+                    hp: str = "200") -> list[list[float]]:
+        """Per architecture (by index), the last-epoch ``metric`` of each of its runs on ``dataset``/``split``
+        under ``hp``, in the order of :meth:`seeds` (empty where it has none), as Python lists: a caller that
+        answers many single look-ups (a simulated search) then needs no NumPy call.  Built anew by each call."""
+        table, setname = self._locate(dataset, split, hp)
+        values = table.final[table.final_index[self._row_name(setname, metric)]].tolist()
+        return [row[:len(seeds)] for row, seeds in zip(values, table.seed_lists)]
+
+    def run_epochs(self, dataset: str, hp: str = "200") -> list[list[int]]:
+        """Per architecture (by index), the epochs each of its runs on ``dataset`` trained (in seed order)."""
+        return self.store.table(str(hp), dataset).epoch_lists
 
     def _epoch_values(self, table: DatasetTable, index: int, count: int, setname: str, metric: str, epoch: int) -> np.ndarray:
         epochs = table.run_epochs[index, :count]
