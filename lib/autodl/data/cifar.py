@@ -72,7 +72,7 @@ def read_cifar_batches(folder: Path, files: tuple[str, ...], layout: CifarLayout
     for name in files:
         path = folder / name
         with open(path, "rb") as handle:
-            entry = safe_load(handle)
+            entry = safe_load(handle, advice=f"download {layout.archive} again from {CIFAR_URL} and extract it")
         if not isinstance(entry, dict) or "data" not in entry or layout.label_key not in entry:
             raise DataError(f"{path} is not a {layout.name} batch (expected a dict with 'data' and "
                             f"'{layout.label_key}'); download {layout.archive} again from {CIFAR_URL}")

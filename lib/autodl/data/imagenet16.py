@@ -83,7 +83,7 @@ def read_imagenet16(folder: Path, files: tuple[str, ...], num_classes: int | Non
     for name in files:
         path = folder / name
         with open(path, "rb") as handle:
-            entry = safe_load(handle)
+            entry = safe_load(handle, advice=IMAGENET16_HINT)
         if not isinstance(entry, dict) or "data" not in entry or "labels" not in entry:
             raise DataError(f"{path} is not an ImageNet16 batch (expected a dict with 'data' and 'labels'); "
                             f"{IMAGENET16_HINT}")

@@ -57,11 +57,13 @@ class RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
 
-def safe_load(file_obj: IO[bytes], allowed: Mapping[tuple[str, str], Any] | None = None, encoding: str = "latin1") -> Any:
+def safe_load(file_obj: IO[bytes], allowed: Mapping[tuple[str, str], Any] | None = None, encoding: str = "latin1",
+              advice: str = "re-create it from its official source") -> Any:
     """Unpickle ``file_obj`` resolving only the globals in ``allowed`` (default :data:`NUMPY_ARRAY_GLOBALS`).
 
     ``encoding="latin1"`` reads Python 2 pickles (the official CIFAR and ImageNet16 files) with
-    ``str`` keys and intact array bytes.  A truncated or malformed file raises :class:`DataError`.
+    ``str`` keys and intact array bytes.  A truncated or malformed file raises :class:`DataError` ending
+    in ``advice`` (what to fetch again: the file's archive, from where).
     """
     name = str(getattr(file_obj, "name", "the pickle"))
     unpickler = RestrictedUnpickler(file_obj, NUMPY_ARRAY_GLOBALS if allowed is None else allowed, encoding, name)
@@ -72,5 +74,5 @@ def safe_load(file_obj: IO[bytes], allowed: Mapping[tuple[str, str], Any] | None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
         raise DataError(
             f"{name} is not a readable pickle ({type(error).__name__}: {error}); "
-            "the file is truncated or corrupt, download it again"
+            f"the file is truncated or corrupt; {advice}"
         ) from error

@@ -13,6 +13,7 @@ import copy
 import io
 import os
 import pickle
+import re
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import IO, Any, Iterator, Mapping
 import numpy as np
 
 from ...errors import DataError
-from .common import DOWNLOAD_HINT, HP_ALIASES, BenchmarkError
+from .common import DOWNLOAD_HINT, HP_ALIASES, OFFICIAL_ARCHIVE_DIR, OFFICIAL_FILES, BenchmarkError
 
 NATS_META = "meta.pickle.pbz2"
 NATS_SUFFIX = ".pickle.pbz2"
@@ -114,12 +115,27 @@ def load_torch_file(path: str | os.PathLike) -> Any:
                 "so use an official NAS-Bench-201 file"
             ) from None
         raise BenchmarkError(
-            f"{path} is not a readable torch file of plain data; it is truncated or corrupt, download it again"
+            f"{path} is not a readable torch file of plain data; it is truncated or corrupt, {fetch_again(path)}"
         ) from None
     except (RuntimeError, EOFError, OSError) as error:
         raise BenchmarkError(
-            f"{path} is not a readable torch file ({type(error).__name__}); it is truncated or corrupt, download it again"
+            f"{path} is not a readable torch file ({type(error).__name__}); it is truncated or corrupt, {fetch_again(path)}"
         ) from None
+
+
+ARCHIVE_MEMBER = re.compile(r"\d{6}-FULL\.pth")
+
+
+def fetch_again(path: Path) -> str:
+    """What to fetch again for a corrupt benchmark file: the official file from its page, the archive an
+    archive member (``000003-FULL.pth``) or a NATS-Bench pickle comes from, else how to get an official file."""
+    if path.name in OFFICIAL_FILES:
+        return f"download {path.name} again from the NAS-Bench-201 page (https://github.com/D-X-Y/NAS-Bench-201)"
+    if ARCHIVE_MEMBER.fullmatch(path.name):
+        return f"extract it again from the NAS-Bench-201 archive ({OFFICIAL_ARCHIVE_DIR}.tar from the NAS-Bench-201 page)"
+    if path.name.endswith(NATS_SUFFIX):
+        return "extract it again from its NATS-Bench archive (e.g. NATS-tss-v1_0-3ffb9-simple.tar)"
+    return f"re-create it, or {DOWNLOAD_HINT}"
 
 
 def load_bz2_pickle(path: str | os.PathLike) -> Any:
@@ -131,13 +147,13 @@ def load_bz2_pickle(path: str | os.PathLike) -> Any:
 
     try:
         with bz2.open(path, "rb") as handle:
-            return safe_load(handle, allowed=_plain_globals(), encoding="latin1")
+            return safe_load(handle, allowed=_plain_globals(), encoding="latin1", advice=fetch_again(path))
     except DataError as error:
         message = str(error)
         raise BenchmarkError(str(path) + message[len("the pickle"):] if message.startswith("the pickle") else message) from None
     except (OSError, EOFError) as error:
         raise BenchmarkError(
-            f"{path} is not a readable bz2 pickle ({error}); it is truncated or corrupt, download it again"
+            f"{path} is not a readable bz2 pickle ({error}); it is truncated or corrupt, {fetch_again(path)}"
         ) from None
 
 
