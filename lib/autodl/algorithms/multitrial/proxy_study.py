@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from concurrent.futures import Executor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -104,7 +104,7 @@ class StudyResult:
     correlations: dict[str, dict[str, float]]
     seconds: dict[str, float]
     scored_now: int = 0
-    plotted: bool | None = field(default=None)
+    plotted: bool | None = None
 
 
 def sample_cells(bench: NB201Benchmark, settings: StudySettings) -> tuple[list[int], np.ndarray]:
@@ -292,7 +292,7 @@ def write_outputs(result: StudyResult, folder: Path) -> bool:
 
 def plot_scatter(path: Path, result: StudyResult, name: str) -> bool:
     """Accuracy against ``name``'s score, one point per cell (cells whose proxy is undefined, scored -1e30, are
-    left out and counted in the title); a log x axis for positive scores spanning two decades or more."""
+    left out and counted in the title); a log x axis for non-negative scores spanning two decades or more."""
     try:
         import matplotlib
     except ImportError:
@@ -303,8 +303,9 @@ def plot_scatter(path: Path, result: StudyResult, name: str) -> bool:
     scores, keep = result.scores[name], result.scores[name] > UNDEFINED
     figure, axis = plt.subplots(figsize=(5, 4))
     axis.scatter(scores[keep], result.accuracies[keep], s=8, alpha=0.6)
-    if keep.any() and scores[keep].min() > 0 and scores[keep].max() >= 100 * scores[keep].min():
-        axis.set_xscale("log")
+    positive = scores[keep & (scores > 0)]
+    if keep.any() and scores[keep].min() >= 0 and positive.size and positive.max() >= 100 * positive.min():
+        axis.set_xscale("symlog", linthresh=float(positive.min()))  # log beyond the smallest positive score, 0 shown
     settings, row = result.settings, result.correlations[name]
     dropped = f", {int((~keep).sum())} undefined" if (~keep).any() else ""
     axis.set_title(f"{name}: rho {row['spearman']:.3f}, tau {row['kendall']:.3f} ({len(scores)} cells{dropped})")
