@@ -156,6 +156,13 @@ def test_a_log_line_cut_by_a_kill_is_scored_again(digits_store, tmp_path):
     assert len(log.read_text().splitlines()) == 4
 
 
+def test_without_matplotlib_the_tables_are_written_and_no_plot(digits_store, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    result = run_study(settings_of(digits_store, cells=3, measures=("params",)), tmp_path / "study")
+    assert result.plotted is False and not list((tmp_path / "study").glob("*.png"))
+    assert (tmp_path / "study" / "correlations.md").is_file() and (tmp_path / "study" / "scores.csv").is_file()
+
+
 @pytest.mark.slow
 def test_a_study_killed_mid_way_resumes_to_the_uninterrupted_table(tmp_path):
     store = write_synthetic_store(tmp_path / "synthetic.store", num_archs=40, epochs=(12, 4))
