@@ -54,8 +54,8 @@ def dirichlet_sample(concentration: torch.Tensor, generator: torch.Generator) ->
     """One reparameterised sample per row of ``concentration``, drawn from ``generator`` (see the module doc);
     the gradient reaches ``concentration``."""
     seed = int(torch.randint(SEED_BOUND, (), generator=generator))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # restores the global CPU generator afterwards
+        torch.default_generator.manual_seed(seed)  # the CPU generator only (torch.manual_seed seeds every device)
         sample = Dirichlet(concentration.cpu()).rsample()
     return sample.to(concentration.device)
 
