@@ -46,7 +46,7 @@ NODE_EDGES = {"nas-bench-201": (1, 2, 3), "darts": (2, 3, 4, 5)}
 class PCDARTSSettings(DARTSSettings):
     partial_channels: int = setting(4, "PC-DARTS: K, the ops of an edge see 1/K of its channels (1: all)", count=True)
     edge_normalisation: bool = setting(True, "PC-DARTS: weight each node's incoming edges by a softmax over "
-                                             "extra logits beta (false: no beta)")
+                                             "extra logits beta (0: no beta)")
     arch_warmup: int = setting(0, "PC-DARTS: epochs at the start in which only the weights step")
 
     def __post_init__(self) -> None:
