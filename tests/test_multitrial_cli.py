@@ -1,4 +1,4 @@
-"""exps/search-multitrial.py and the launchers scripts-search/algos/{R-EA,REINFORCE,Random,BOHB}.sh: one run's
+"""exps/search-multitrial.py and the launchers scripts-search/algos/{R-EA,REINFORCE,Random,BOHB,LS,BANANAS}.sh: one run's
 artifact and its replay, the multi-run summary and anytime curve, the training and proxy evaluators end to
 end, bad input, and a search killed by SIGKILL that resumes from trials.jsonl without re-running a trial."""
 import csv
@@ -215,7 +215,10 @@ LAUNCHERS = {"R-EA": (["cifar10", "3"], "rea", ["--population", "10", "--sample-
              "REINFORCE": (["cifar100", "0.5"], "reinforce", ["--learning-rate", "0.5", "--ema-momentum", "0.9"]),
              "Random": (["ImageNet16-120"], "random", []),
              "BOHB": (["cifar10"], "bohb", ["--n-iters", "50", "--num-samples", "4", "--random-fraction", "0",
-                                            "--bandwidth-factor", "3", "--min-bandwidth", "0.3"])}
+                                            "--bandwidth-factor", "3", "--min-bandwidth", "0.3"]),
+             "LS": (["cifar100"], "local_search", ["--start-cells", "1"]),
+             "BANANAS": (["cifar10"], "bananas", ["--num-init", "10", "--per-round", "10", "--num-candidates", "100",
+                                                  "--ensemble", "5"])}
 
 
 def launch(name, args, tmp_path, **env):
