@@ -1,4 +1,4 @@
-# Shared by the multi-trial launchers (R-EA.sh, REINFORCE.sh, Random.sh, BOHB.sh); they source this file.
+# Shared by the multi-trial launchers (R-EA.sh, REINFORCE.sh, Random.sh, BOHB.sh, LS.sh, BANANAS.sh); they source this file.
 #
 #   search_multitrial ALGO NAME DATASET SEED [exps/search-multitrial.py flags]
 #       the benchmark evaluator on NAS-Bench-201 with the original's 12,000 s simulated budget; SEED < 0 runs
