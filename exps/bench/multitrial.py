@@ -5,8 +5,8 @@ Prints one JSON object per measurement:
 The store is synthetic (15,625 architectures, the v1_1 shape with 200-epoch curves) with accuracies and
 times that follow a known function of the cell (12-epoch training of 48-192 s, like the real file), so each
 search at the 12,000 s simulated budget evaluates about as many cells as on the real benchmark.
-``rea_500_runs`` times 500 REA runs (seeds 0..499) in this process; ``random``/``reinforce``/``bohb`` likewise
-with ``--algos``.  ``proxy_<name>_all_cells`` scores ``--proxy-cells`` cells of the space with each proxy on
+``rea_500_runs`` times 500 REA runs (seeds 0..499) in this process; ``random``/``reinforce``/``bohb``/
+``local_search``/``bananas`` likewise with ``--algos``.  ``proxy_<name>_all_cells`` scores ``--proxy-cells`` cells of the space with each proxy on
 one batch of 64 digits images (32 x 32, C=16, N=5 by default) and extrapolates to all 15,625 (``estimated``: true).
 
 ``end_to_end/ours_rea_500_runs`` times ``exps/search-multitrial.py --runs 500`` (REA, the original's settings)
@@ -63,7 +63,8 @@ else:
 """Writes the full-size official-layout .pth unless it exists, and its store (in a subprocess: the ~4 GB of the
 loaded file are freed afterwards)."""
 SCRIPT_OPTIONS = {"rea": {"population": 10, "sample_size": 3}, "reinforce": {"learning_rate": 0.5}, "random": {},
-                  "bohb": {"n_iters": 50, "num_samples": 4, "random_fraction": 0.0, "min_bandwidth": 0.3}}
+                  "bohb": {"n_iters": 50, "num_samples": 4, "random_fraction": 0.0, "min_bandwidth": 0.3},
+                  "local_search": {"start_cells": 1}, "bananas": {"num_init": 10, "per_round": 10}}
 
 
 def cell_accuracy(arch_str: str) -> float:
