@@ -36,12 +36,13 @@ class GDASSettings(SearchConfig):
             raise ConfigError(f"need 0 < tau_min <= tau_max, got tau_min={self.tau_min}, tau_max={self.tau_max}")
 
 
-def gumbel_hard(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> tuple[torch.Tensor, list[int]]:
-    """The straight-through one-hot weights and the selected op of each row of ``alpha``.
+def gumbel_softmax(alpha: torch.Tensor, tau: float, generator: torch.Generator, algorithm: str = "GDAS") -> torch.Tensor:
+    """A relaxed one-hot sample ``softmax((log_softmax(alpha) + g) / tau)`` of each row of ``alpha``.
 
-    The noise comes from ``generator`` (on the CPU, so every rank and every device draws the same);
-    a draw whose probabilities are not finite is drawn again, a few times at most: with finite noise
-    that only fails when ``alpha`` itself is not finite, which is an error.
+    The Gumbel noise ``g = -log(E)``, ``E ~ Exp(1)``, comes from ``generator`` (on the CPU, so every rank and
+    every device draws the same); a draw whose probabilities are not finite is drawn again, a few times at
+    most: with finite noise that only fails when ``alpha`` itself is not finite, which is an error
+    (``algorithm`` names the search in its message).
     """
     log_probs = F.log_softmax(alpha, dim=-1)
     for _ in range(MAX_GUMBEL_DRAWS):
@@ -49,10 +50,14 @@ def gumbel_hard(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> 
         gumbel = (-exponential.log()).to(alpha.dtype).to(alpha.device)
         probs = F.softmax((log_probs + gumbel) / tau, dim=-1)
         if torch.isfinite(gumbel).all() and torch.isfinite(probs).all():
-            break
-    else:
-        raise DivergenceError(f"GDAS: the architecture parameters are not finite ({alpha.detach().cpu().tolist()}); "
-                                 "the search diverged: lower arch_LR or the learning rate and rerun from a new --save-dir")
+            return probs
+    raise DivergenceError(f"{algorithm}: the architecture parameters are not finite ({alpha.detach().cpu().tolist()}); "
+                          "the search diverged: lower arch_LR or the learning rate and rerun from a new --save-dir")
+
+
+def gumbel_hard(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> tuple[torch.Tensor, list[int]]:
+    """The straight-through one-hot weights of a :func:`gumbel_softmax` sample and the selected op of each row."""
+    probs = gumbel_softmax(alpha, tau, generator)
     index = probs.argmax(dim=-1)
     hard = F.one_hot(index, alpha.shape[-1]).to(probs.dtype) - probs.detach() + probs
     return hard, index.tolist()
