@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ...config import SearchConfig, setting
-from ...errors import ConfigError, DivergenceError
+from ...errors import ConfigError
 from ..registry import register_algorithm
 from .base import SearchTask
-from .gdas import MAX_GUMBEL_DRAWS
+from .gdas import gumbel_softmax
 
 
 @dataclass(frozen=True)
@@ -41,21 +40,6 @@ def temperature(epoch: int, total_epochs: int, tau_max: float, tau_min: float) -
     return tau_max - (tau_max - tau_min) * (epoch + 1) / total_epochs
 
 
-def gumbel_soft(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> torch.Tensor:
-    """A relaxed one-hot sample ``softmax((log_softmax(alpha) + g) / tau)`` per row of ``alpha``, the Gumbel
-    noise ``g`` from ``generator`` (on the CPU, so every rank draws the same); a draw that is not finite is
-    drawn again, a few times at most (only a non-finite ``alpha`` fails every time: an error)."""
-    log_probs = F.log_softmax(alpha, dim=-1)
-    for _ in range(MAX_GUMBEL_DRAWS):
-        exponential = torch.empty(alpha.shape, dtype=torch.float64).exponential_(generator=generator)
-        gumbel = (-exponential.log()).to(alpha.dtype).to(alpha.device)
-        sample = F.softmax((log_probs + gumbel) / tau, dim=-1)
-        if torch.isfinite(gumbel).all() and torch.isfinite(sample).all():
-            return sample
-    raise DivergenceError(f"SNAS: the architecture parameters are not finite ({alpha.detach().cpu().tolist()}); "
-                          "the search diverged: lower arch_LR or the learning rate and rerun from a new --save-dir")
-
-
 @register_algorithm("snas", recipe="SNAS")
 class SNAS(SearchTask):
     """Stochastic NAS: soft Gumbel-softmax samples of the ops at an annealed temperature, first order."""
@@ -70,7 +54,7 @@ class SNAS(SearchTask):
 
     def samples(self) -> list[torch.Tensor]:
         """One soft sample per architecture tensor, shared by every cell of a forward pass."""
-        return [gumbel_soft(alpha, self.tau, self.generator) for alpha in self.arch_parameters]
+        return [gumbel_softmax(alpha, self.tau, self.generator, "SNAS") for alpha in self.arch_parameters]
 
     def search_step(self, inputs, targets, arch_inputs, arch_targets) -> dict[str, Any]:
         sums = self.weight_step(inputs, targets, weights=self.samples())
