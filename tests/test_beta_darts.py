@@ -8,32 +8,25 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autodl.algorithms import algorithm_config, create_algorithm
+from autodl.algorithms import algorithm_config
 from autodl.algorithms.oneshot.beta_darts import beta_decay
-from autodl.algorithms.oneshot.run import supernet_config
 from autodl.config import OptimConfig
-from autodl.data.search import SearchLoaders, get_search_loaders
+from autodl.data.search import SearchLoaders
 from autodl.errors import ConfigError
-from autodl.models import create_model
 
-CPU = torch.device("cpu")
+from float64_search import float64_loaders, float64_task
+
 OPTIM = OptimConfig(epochs=3, LR=0.05, eta_min=0.001, momentum=0.9, nesterov=True, decay=5e-4)
 STEPS = 3
 
 
 @pytest.fixture(scope="module")
 def loaders():
-    """The first digits16 search batches in float64, drawn once (lists)."""
-    real = get_search_loaders("digits16", batch_size=16, test_batch_size=60, workers=0)
-    return SearchLoaders(*([[t.double() if t.is_floating_point() else t for t in batch]
-                            for batch, _ in zip(loader, range(STEPS))] for loader in real[:3]))
+    return float64_loaders(STEPS)
 
 
 def make_task(name, loaders, **settings):
-    torch.manual_seed(0)
-    search = algorithm_config(name, channel=4, num_cells=1, **settings)
-    net = create_model(supernet_config(name, search, 10)).double()
-    return create_algorithm(name, net, loaders, OPTIM, search, CPU, seed=0)
+    return float64_task(name, loaders, OPTIM, **settings)
 
 
 def test_the_weight_rises_linearly_from_zero():

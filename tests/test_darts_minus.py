@@ -8,36 +8,28 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autodl.algorithms import algorithm_config, create_algorithm
+from autodl.algorithms import algorithm_config
 from autodl.algorithms.oneshot.darts_minus import AuxSkipEdge
-from autodl.algorithms.oneshot.run import supernet_config
 from autodl.config import OptimConfig
-from autodl.data.search import SearchLoaders, get_search_loaders
 from autodl.errors import ConfigError
-from autodl.models import create_model
 from autodl.models.ops import build_op
 from autodl.models.supernet_nb201 import per_op_copy, per_op_names
 from autodl.spaces.nasnet import SEARCH_OP_SETS
 from autodl.spaces.nb201 import OP_NAMES, Arch
 
-CPU = torch.device("cpu")
+from float64_search import float64_loaders, float64_task
+
 OPTIM = OptimConfig(epochs=2, LR=0.05, eta_min=0.001, momentum=0.9, nesterov=True, decay=5e-4)
 STEPS = 4  # per epoch
 
 
 @pytest.fixture(scope="module")
 def loaders():
-    """The first digits16 search batches in float64, drawn once (lists), so both searches see the same ones."""
-    real = get_search_loaders("digits16", batch_size=16, test_batch_size=60, workers=0)
-    return SearchLoaders(*([[t.double() if t.is_floating_point() else t for t in batch]
-                            for batch, _ in zip(loader, range(STEPS))] for loader in real[:3]))
+    return float64_loaders(STEPS)
 
 
 def make_task(name, loaders, **settings):
-    torch.manual_seed(0)
-    search = algorithm_config(name, channel=4, num_cells=1, **settings)
-    net = create_model(supernet_config(name, search, 10)).double()
-    return create_algorithm(name, net, loaders, OPTIM, search, CPU, seed=0)
+    return float64_task(name, loaders, OPTIM, **settings)
 
 
 def test_the_coefficient_falls_linearly_to_exactly_zero_in_the_last_epoch(loaders):
