@@ -13,7 +13,8 @@ from autodl.spaces.nb201 import Arch
 
 ROOT = Path(__file__).resolve().parents[1]
 NB201 = {"DARTS-V1": "darts-v1", "DARTS-V2": "darts-v2", "GDAS": "gdas", "SETN": "setn", "ENAS": "enas",
-         "RANDOM-NAS": "rsps", "PC-DARTS": "pc-darts", "DrNAS": "drnas"}
+         "RANDOM-NAS": "rsps", "PC-DARTS": "pc-darts", "DrNAS": "drnas", "SNAS": "snas", "DARTS-MINUS": "darts-minus",
+         "BETA-DARTS": "beta-darts"}
 NASNET = {"DARTS1V": ("darts-v1", "DARTS-V1"), "DARTS2V": ("darts-v2", "DARTS-V2"), "GDAS": ("gdas", "GDAS"),
           "SETN": ("setn", "SETN"), "DARTS+": ("darts+", "DARTS+"), "DARTS+V1": ("darts+-v1", "DARTS+V1"),
           "NASP": ("nasp", "NASP"), "NASP-12ops": ("nasp-12ops", "NASP-12ops")}
