@@ -17,6 +17,7 @@ import pytest
 
 from autodl.algorithms.multitrial import OPTIMIZERS
 from autodl.algorithms.multitrial.base import make_options, options_by_algorithm
+from autodl.algorithms.multitrial import run as run_module
 from autodl.algorithms.multitrial.ranks import kendall, spearman
 from autodl.algorithms.multitrial.settings import PROXY_NAMES
 from autodl.benchmarks.nb201 import NB201Benchmark
@@ -124,6 +125,33 @@ def test_the_proxy_evaluator_reports_correlations_with_a_benchmark(store, tmp_pa
     accuracies = [bench.final_accuracy(cell, "cifar10") for cell in scores]
     assert table["naswot"] == pytest.approx({"spearman": spearman(list(scores.values()), accuracies),
                                              "kendall": kendall(list(scores.values()), accuracies)}, abs=1e-12)
+
+
+def test_runs_resume_from_the_runs_log_and_from_an_older_directorys_per_seed_files(store, tmp_path, monkeypatch):
+    """runs.jsonl: a line cut by a kill is dropped and that seed runs again; a directory of the per-seed files of
+    older versions (runs/seed-<s>.json) resumes from them; both give the summary of an uninterrupted search."""
+    common = ["--algo", "rea", "--benchmark", store, "--dataset", "cifar10", "--time-budget", 3000, "--runs", 4]
+    assert cli(*common, "--save-dir", tmp_path / "full") == 0
+    summary = json.loads((tmp_path / "full" / "summary.json").read_text())
+    lines = (tmp_path / "full" / "runs.jsonl").read_text().splitlines()
+    assert [json.loads(line)["seed"] for line in lines] == [0, 1, 2, 3]
+    cut, legacy = tmp_path / "cut", tmp_path / "legacy"
+    for folder in (cut, legacy):
+        folder.mkdir()
+        (folder / "settings.json").write_text((tmp_path / "full" / "settings.json").read_text())
+    (cut / "runs.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])  # killed while writing seed 2
+    (legacy / "runs").mkdir()
+    for line in lines[:3]:
+        (legacy / "runs" / f"seed-{json.loads(line)['seed']}.json").write_text(line + "\n")
+    ran = []
+    real = run_module._one_of_many
+    monkeypatch.setattr(run_module, "_one_of_many", lambda settings, seed: ran.append(seed) or real(settings, seed))
+    for folder, again in ((cut, [2, 3]), (legacy, [3])):
+        ran.clear()
+        assert cli(*common, "--save-dir", folder) == 0
+        assert ran == again
+        assert json.loads((folder / "summary.json").read_text()) == summary
+        assert (folder / "runs.jsonl").read_text().splitlines() == (lines if folder == cut else lines[3:])
 
 
 @pytest.mark.parametrize("algo,field", OPTION_FIELDS, ids=[f"{a}-{f.name}" for a, f in OPTION_FIELDS])

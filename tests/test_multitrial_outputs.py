@@ -4,6 +4,7 @@ accuracy (never NaN), drawn when matplotlib is there and said once when it is no
 searches (exps/compare-curves.py)."""
 import csv
 import json
+import os
 import re
 import sys
 
@@ -93,7 +94,11 @@ def test_proxy_runs_write_curves_of_the_proxy_score_never_nan(tmp_path, capsys):
 
 
 def test_without_matplotlib_the_png_is_skipped_and_said_once(store, tmp_path, monkeypatch, capsys):
+    """Neither this process nor the child that draws the PNG of --runs can import matplotlib."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)
+    (tmp_path / "blocker").mkdir()
+    (tmp_path / "blocker" / "sitecustomize.py").write_text("import sys\nsys.modules['matplotlib'] = None\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path / "blocker"), os.environ.get("PYTHONPATH")])))
     assert cli("--algo", "rea", "--benchmark", store, "--dataset", "cifar10", "--runs", 2, "--save-dir", tmp_path) == 0
     err = capsys.readouterr().err
     assert err.count(PLOT_HINT) == 1 and "curves.png not written" in err

@@ -18,6 +18,8 @@ import dataclasses
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from collections.abc import Hashable
+from functools import lru_cache
 from typing import Any, ClassVar, Mapping
 
 from ...config import config_from_dict, require_positive
@@ -111,7 +113,18 @@ def register_optimizer(name: str):
 
 def make_options(cls: type[Optimizer], options: Mapping[str, Any]) -> Options:
     """``cls.Options`` from ``options`` (name -> value); an unknown name, a wrong type or a bad value is one
-    ConfigError naming the algorithm."""
+    ConfigError naming the algorithm.  Built once per class and values (500 runs of one search share them)."""
+    if all(isinstance(value, Hashable) for value in options.values()):
+        return _options(cls, tuple(sorted(options.items())))
+    return _check_options(cls, options)
+
+
+@lru_cache(maxsize=64)
+def _options(cls: type[Optimizer], items: tuple[tuple[str, Any], ...]) -> Options:
+    return _check_options(cls, dict(items))
+
+
+def _check_options(cls: type[Optimizer], options: Mapping[str, Any]) -> Options:
     names = [f.name for f in dataclasses.fields(cls.Options)]
     unknown = sorted(set(options) - set(names))
     if unknown:

@@ -5,12 +5,18 @@ changed, its search score (what the evaluator measured: a 12-epoch validation ac
 after training, a proxy score) and, where the evaluator reports one (the benchmark), its final test accuracy.
 :func:`anytime_curve` gives mean and std over runs at evenly spaced times; a time at which no run has an
 incumbent yet has no value (an empty CSV cell), and the test-accuracy columns exist only when every
-incumbent has a test accuracy.  Plots need matplotlib (``pip install -e .[plot]``).
+incumbent has a test accuracy.  Plots need matplotlib (``pip install -e .[plot]``; :mod:`.plotting` draws them);
+a :class:`Plotter` draws them in a child process that imports matplotlib (0.4-0.5 s) while the caller's searches
+run.
 """
 from __future__ import annotations
 
+import bisect
 import csv
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,6 +24,8 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...utils import atomic_write
+from . import plotting
+from .plotting import plot_curves  # noqa: F401  (drawn in this process by exps/compare-curves.py)
 from .settings import SearchSettings
 
 CURVE_POINTS = 101
@@ -45,10 +53,11 @@ def anytime_curve(runs: Sequence[list[dict[str, float | None]]], horizon: float,
     metrics = ["score"]
     if all(point["test_accuracy"] is not None for run in runs for point in run):
         metrics.append("test_accuracy")
+    costs = [[point["cost"] for point in run] for run in runs]  # ascending: a run's incumbents in search order
     curve = []
     for moment in np.linspace(0.0, horizon, points):
-        known = [[point for point in run if point["cost"] <= moment] for run in runs]
-        latest = [run[-1] for run in known if run]
+        known = [bisect.bisect_right(times, moment) for times in costs]
+        latest = [run[count - 1] for run, count in zip(runs, known) if count]
         row: dict[str, float | int | None] = {"time_s": float(moment), "runs": len(latest)}
         for metric in metrics:
             values = [point[metric] for point in latest]
@@ -88,32 +97,34 @@ def shared_metric(curves: Sequence[list[dict[str, float | None]]]) -> str:
     return "test_accuracy" if all("mean_test_accuracy" in curve[0] for curve in curves) else "score"
 
 
-def plot_curves(path: str | os.PathLike, curves: dict[str, list[dict[str, float | None]]], xlabel: str,
-                ylabel: str, metric: str) -> bool:
-    """Plot the mean (line) and std (band) of ``metric`` of every labelled curve in one PNG at ``path``;
-    False, writing nothing, when matplotlib is not installed."""
-    try:
-        import matplotlib
-    except ImportError:
-        return False
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+class Plotter:
+    """:func:`plot_curves` in a child interpreter started with the plotter, so that importing matplotlib there
+    overlaps the caller's work (on another core); :meth:`plot` sends it the curves and waits for the PNG.  Use it
+    as a context manager: leaving it ends a child that was given nothing to draw."""
 
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for label, curve in curves.items():
-        rows = [row for row in curve if row[f"mean_{metric}"] is not None]
-        times = np.array([row["time_s"] for row in rows])
-        mean = np.array([row[f"mean_{metric}"] for row in rows])
-        std = np.array([row[f"std_{metric}"] for row in rows])
-        axis.plot(times, mean, label=label)
-        axis.fill_between(times, mean - std, mean + std, alpha=0.25)
-    axis.set_xlabel(xlabel)
-    axis.set_ylabel(ylabel)
-    axis.legend()
-    figure.tight_layout()
-    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
-    plt.close(figure)
-    return True
+    def __init__(self) -> None:
+        # the child runs plotting.py as a file: it imports matplotlib and autodl.utils, not this package
+        runner = f"import runpy; runpy.run_path({plotting.__file__!r}, run_name='__main__')"
+        self._child = subprocess.Popen([sys.executable, "-c", runner], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+
+    def plot(self, path: str | os.PathLike, curves: dict[str, list[dict[str, float | None]]], xlabel: str,
+             ylabel: str, metric: str) -> bool:
+        """As :func:`plot_curves`."""
+        job = {"path": str(path), "curves": curves, "xlabel": xlabel, "ylabel": ylabel, "metric": metric}
+        out, err = self._child.communicate(json.dumps(job))
+        if self._child.returncode != 0:
+            lines = err.strip().splitlines() or [f"exit code {self._child.returncode}"]
+            raise RuntimeError(f"the process drawing {path} failed: {lines[-1]}")
+        return out.strip() == "drawn"
+
+    def __enter__(self) -> "Plotter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.communicate()
 
 
 def axis_labels(settings: SearchSettings, metric: str) -> tuple[str, str]:

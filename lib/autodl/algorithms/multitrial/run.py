@@ -3,7 +3,7 @@
 One run (:func:`search_once`) writes ``config.json``, ``trials.jsonl`` and ``result.json`` (the architecture
 artifact) in its directory, and its anytime curve (``curves.csv``, ``curves.png`` with matplotlib);
 re-running it on the same directory replays the log.  Several runs (:func:`search_many`, seeds ``0..K-1``
-on the workers of a back-end) write ``runs/seed-<s>.json`` as each run ends (a restart skips those), then
+on the workers of a back-end) append a line per run to ``runs.jsonl`` as each run ends (a restart skips those), then
 ``summary.json`` with the paper's table (mean +- std of the found cells' 200-epoch accuracies) and the
 runs' anytime curve (see :mod:`.curves`).  Nothing here imports torch: the evaluator's module is imported
 when it is chosen (:data:`~.settings.EVALUATORS`).
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 import numpy as np
 
@@ -25,10 +25,12 @@ from ...spaces.nb201 import arch_to_index
 from ...utils import atomic_write_text
 from .backends import Backend
 from .base import OPTIMIZERS, create_optimizer, make_options
-from .curves import CURVES_CSV, CURVES_PNG, anytime_curve, axis_labels, incumbent_points, plot_curves, write_curve_csv
+from .curves import CURVES_CSV, CURVES_PNG, Plotter, anytime_curve, axis_labels, incumbent_points, write_curve_csv
 from .driver import SearchResult, run_trials
 from .evaluators import Evaluator, open_benchmark
+from .plotting import plot_curves
 from .progress import TrialLines
+from .runlog import RunsLog
 from .settings import EVALUATORS, SearchSettings, evaluator_module
 from .warmstart import proxy_scorer
 
@@ -121,42 +123,33 @@ def search_many(settings: SearchSettings, runs: int, save_dir: str | os.PathLike
         raise ConfigError("--runs trains every run's cells from scratch; use it with the benchmark or proxy evaluator, "
                           "or run seeds one by one with --seed")
     save_dir = Path(save_dir)
-    folder = save_dir / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
-    _check_same_settings(save_dir, settings)
-    rows = {}
-    for seed in range(runs):
-        path = folder / f"seed-{seed}.json"
-        if path.is_file():
-            row = json.loads(path.read_text())
-            if "incumbents" in row:  # a row of an older version (no incumbent scores) runs again
-                rows[seed] = row
-    todo = [seed for seed in range(runs) if seed not in rows]
-
-    def keep(row: dict[str, Any]) -> None:
-        atomic_write_text(folder / f"seed-{row['seed']}.json", json.dumps(row) + "\n")
-        rows[row["seed"]] = row
-
-    if workers > 1 and len(todo) > 1:
-        with backend.open(workers) as pool:
-            for row in pool.map(_one_of_many, [settings] * len(todo), todo, chunksize=max(1, len(todo) // (4 * workers))):
-                keep(row)
-    else:
-        for seed in todo:
-            keep(_one_of_many(settings, seed))
-    ordered = [rows[seed] for seed in range(runs)]
-    summary = _summary(settings, ordered)
-    horizon = _horizon(settings, [(row["stopped"], row["cost_s"]) for row in ordered])
-    summary["curves"] = CURVES_CSV
-    summary["plot"] = write_curves(save_dir, settings, [row["incumbents"] for row in ordered], horizon)
+    save_dir.mkdir(parents=True, exist_ok=True)
+    log = RunsLog(save_dir)
+    _check_same_settings(save_dir, settings, log)
+    todo = [seed for seed in range(runs) if seed not in log.rows]
+    with Plotter() as plotter, log:  # the plotting process imports matplotlib while the searches run
+        if workers > 1 and len(todo) > 1:
+            with backend.open(workers) as pool:
+                for row in pool.map(_one_of_many, [settings] * len(todo), todo,
+                                    chunksize=max(1, len(todo) // (4 * workers))):
+                    log.append(row)
+        else:
+            for seed in todo:
+                log.append(_one_of_many(settings, seed))
+        ordered = [log.rows[seed] for seed in range(runs)]
+        summary = _summary(settings, ordered)
+        horizon = _horizon(settings, [(row["stopped"], row["cost_s"]) for row in ordered])
+        summary["curves"] = CURVES_CSV
+        summary["plot"] = write_curves(save_dir, settings, [row["incumbents"] for row in ordered], horizon,
+                                       plotter.plot)
     atomic_write_text(save_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def _check_same_settings(save_dir: Path, settings: SearchSettings) -> None:
+def _check_same_settings(save_dir: Path, settings: SearchSettings, log: RunsLog) -> None:
     path = save_dir / "settings.json"
     current = json.loads(json.dumps(settings.to_dict()))
-    if path.is_file() and json.loads(path.read_text()) != current and any((save_dir / "runs").iterdir()):
+    if path.is_file() and json.loads(path.read_text()) != current and log.holds_runs():
         raise ConfigError(f"{save_dir} holds runs of different settings; use the same settings to resume or a new --save-dir")
     atomic_write_text(path, json.dumps(current, indent=2) + "\n")
 
@@ -202,13 +195,14 @@ def _horizon(settings: SearchSettings, ends: list[tuple[str, float]]) -> float:
     return max(cost for _, cost in ends)
 
 
-def write_curves(save_dir: Path, settings: SearchSettings, runs: list[list[dict[str, Any]]], horizon: float) -> str | None:
+def write_curves(save_dir: Path, settings: SearchSettings, runs: list[list[dict[str, Any]]], horizon: float,
+                 plot: Callable[..., bool] = plot_curves) -> str | None:
     """The anytime curve of ``runs`` (their incumbent points) as ``curves.csv`` and, with matplotlib,
-    ``curves.png`` (test accuracy where the evaluator reports it, else the search score); returns the PNG's
-    name or None."""
+    ``curves.png`` (test accuracy where the evaluator reports it, else the search score) drawn by ``plot``
+    (:func:`~.curves.plot_curves` or a :class:`~.curves.Plotter`'s); returns the PNG's name or None."""
     curve = anytime_curve(runs, horizon)
     write_curve_csv(save_dir / CURVES_CSV, curve)
     metric = "test_accuracy" if "mean_test_accuracy" in curve[0] else "score"
     label = settings.algorithm if len(runs) == 1 else f"{settings.algorithm} ({len(runs)} runs)"
-    drawn = plot_curves(save_dir / CURVES_PNG, {label: curve}, *axis_labels(settings, metric), metric)
+    drawn = plot(save_dir / CURVES_PNG, {label: curve}, *axis_labels(settings, metric), metric)
     return CURVES_PNG if drawn else None
