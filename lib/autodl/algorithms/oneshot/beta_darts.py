@@ -38,7 +38,7 @@ def beta_decay(alphas: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.cat([torch.logsumexp(alpha, dim=-1) for alpha in alphas]).mean()
 
 
-@register_algorithm("beta-darts", recipe="BETA-DARTS", order=1)
+@register_algorithm("beta-darts", recipe="BETA-DARTS", title="beta-DARTS", order=1)
 class BetaDARTS(DARTS):
     """First-order DARTS whose architecture step adds the Beta-Decay regulariser at a linearly rising weight."""
 

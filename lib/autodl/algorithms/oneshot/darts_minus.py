@@ -75,7 +75,7 @@ def aux_coefficient(epoch: int, total_epochs: int, start: float) -> float:
     return start * (total_epochs - 1 - epoch) / (total_epochs - 1)
 
 
-@register_algorithm("darts-minus", recipe="DARTS-MINUS", order=1)
+@register_algorithm("darts-minus", recipe="DARTS-MINUS", title="DARTS-", order=1)
 class DARTSMinus(DARTS):
     """First-order DARTS on supernets whose edges carry a decaying auxiliary skip connection."""
 
