@@ -1,16 +1,21 @@
 """The zero-cost warm start of REA and local search (multitrial/warmstart.py): the first cells are the proxy's top
 ones, scoring is charged to the budget only with a wall-time evaluator, a resume ranks from warm_start.json without
-scoring again, and a search with a warm start but no scorer is one clear error."""
+scoring again, a search with a warm start but no scorer is one clear error, and the command line's --warm-start
+ranks by --proxy."""
 import json
 import time
+from importlib.util import module_from_spec, spec_from_file_location
+from pathlib import Path
 
 import pytest
 
 from autodl.algorithms.multitrial import Evaluation, Evaluator, NB201Space, create_optimizer, run_trials
 from autodl.algorithms.multitrial.warmstart import WARM_START_FILE
+from autodl.cli import run_main
 from autodl.errors import ConfigError
 from autodl.spaces.nb201 import Arch
 
+ROOT = Path(__file__).resolve().parents[1]
 WARM_ALGOS = ["rea", "local_search"]
 
 
@@ -127,3 +132,22 @@ def test_the_warm_start_state_round_trips():
         second.load_state_dict(json.loads(json.dumps(first.state_dict())))
         assert asked(first, 30) == asked(second, 30)
         assert isinstance(second.warm_start.candidates[0], Arch)
+
+
+def test_the_command_line_warm_start_scores_with_the_proxy_and_starts_from_its_best(tmp_path):
+    """exps/search-multitrial.py --warm-start: the proxy evaluator's search (whose costs are wall time) starts REA's
+    population from the best of the warm-start file, whose scores are the proxy's own for those cells."""
+    spec = spec_from_file_location("search_multitrial", ROOT / "exps" / "search-multitrial.py")
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as done:
+        run_main(module.main, ["--algo", "rea", "--evaluator", "proxy", "--proxy", "naswot", "--dataset", "digits16",
+                               "--proxy-batch", "16", "--channel", "4", "--num-cells", "1", "--max-trials", "6",
+                               "--population", "5", "--warm-start", "12", "--quiet", "--save-dir", str(tmp_path)])
+    assert done.value.code == 0
+    warm = json.loads((tmp_path / WARM_START_FILE).read_text())
+    ranked = sorted(zip(warm["candidates"], warm["scores"]), key=lambda pair: -pair[1])
+    trials = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
+    assert [(t["candidate"], t["score"]) for t in trials[:5]] == ranked[:5]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["search_cost_s"] == pytest.approx(warm["seconds"] + sum(t["cost"] for t in trials))
