@@ -135,3 +135,14 @@ def test_search_summary_of_an_nb201_cell_shows_its_string_and_benchmark_numbers(
     search = fabricate_search(tmp_path, cell, "nas-bench-201", {"hp": "200", "split": "x-valid", "bench_valid": 84.5, "bench_test": 88.25})
     lines = run_script(ROOT / "exps" / "search-summary.py", search).stdout.splitlines()
     assert lines[1] == f"  found cell       {cell}" and lines[3] == "  NAS-Bench-201    valid 84.50, test 88.25"
+
+
+def test_a_search_result_prints_its_cell_not_a_repr():
+    from autodl.algorithms.oneshot.run import result_text
+    from autodl.viz import cell_text
+
+    assert result_text("gdas", GENOTYPE, "out/result.json").splitlines() == [
+        "gdas: found -> out/result.json", f"  normal cell: {cell_text(GENOTYPE)}",
+        f"  reduce cell: {cell_text(GENOTYPE, reduction=True)}"]
+    cell = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|"
+    assert result_text("gdas", cell, "r.json") == f"gdas: {cell} -> r.json"
