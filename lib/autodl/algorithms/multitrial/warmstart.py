@@ -105,7 +105,8 @@ def warm_up(optimizer: Any, scorer: Scorer | None, save_dir: str | os.PathLike |
         return 0.0
     if scorer is None:
         raise ConfigError(f"the optimiser has warm_start={len(warm.candidates)} but the search has no zero-cost "
-                          "scorer; pass run_trials(..., warm_scorer=SCORER) (the command line uses --proxy)")
+                          "scorer (exps/search-multitrial.py scores NB201 cells with --proxy; a hyper-parameter "
+                          "search has none): drop warm_start or pass run_trials(..., warm_scorer=SCORER)")
     cells = [warm.space.to_json(c) for c in warm.candidates]
     path = None if save_dir is None else Path(save_dir) / WARM_START_FILE
     if path is not None and path.is_file():
