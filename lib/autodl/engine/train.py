@@ -25,7 +25,7 @@ from .flops import get_model_infos
 from .losses import build_criterion
 from .rundir import RunDir, run_seed
 from .seed import seed_everything
-from .trainer import Trainer
+from .trainer import Progress, Trainer
 
 
 class TrainResult(NamedTuple):
@@ -58,7 +58,7 @@ def train_classifier(model_config: Mapping[str, Any] | str | os.PathLike, optim_
                      dataset: str, save_dir: str | os.PathLike, *, data_path: str | None = None,
                      seed: int = -1, batch_size: int | None = None, test_batch_size: int | None = None,
                      workers: int = 0, cutout: int = 0, eval_frequency: int = 1, device: str = "auto",
-                     amp: bool = True, deterministic: bool = False, progress: bool | None = None,
+                     amp: bool = True, deterministic: bool = False, progress: Progress = None,
                      init_model: str | None = None, echo: bool = True, teacher_checkpoint: str | None = None,
                      kd_alpha: float = 0.9, kd_temperature: float = 4.0) -> TrainResult:
     """Train ``model_config`` on ``dataset`` with ``optim_config``, writing a run directory at ``save_dir``.

@@ -21,7 +21,7 @@ from ...engine.distributed import cleanup
 from ...engine.flops import get_model_infos
 from ...engine.rundir import RunDir
 from ...engine.train import start_run
-from ...engine.trainer import Trainer
+from ...engine.trainer import Progress, Trainer
 from ...errors import ConfigError
 from ...models import create_model, resolve_model_config
 from ...models.shape_search import search_model_config
@@ -52,7 +52,7 @@ def run_shape_search(model: Mapping[str, Any] | str | os.PathLike, optim: OptimC
                      dataset: str, save_dir: str | os.PathLike, *, data_path: str | None = None,
                      split_path: str | os.PathLike | None = None, seed: int = -1, batch_size: int | None = None,
                      test_batch_size: int | None = None, workers: int = 0, device: str = "auto",
-                     deterministic: bool = False, progress: bool | None = None, echo: bool = True) -> ShapeSearchResult:
+                     deterministic: bool = False, progress: Progress = None, echo: bool = True) -> ShapeSearchResult:
     """Search the shape of the base ResNet ``model`` (config or JSON path) on ``dataset``; re-running on
     ``save_dir`` resumes exactly.  The training set is split class by class in two halves (or as the
     ``split_path`` file of ``exps/prepare.py`` says): weights learn on one, the shape on the other."""
