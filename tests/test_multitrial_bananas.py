@@ -105,7 +105,7 @@ def test_a_round_trains_on_every_result_and_proposes_the_best_draws_of_mutated_c
         assert len(cands) >= 100 and len({str(c) for c in cands}) == len(cands) and not seen & {str(c) for c in cands}
         parents = [cell for cell, _ in sorted(round_["evaluated"], key=lambda e: -e[1])[:5]]
         nearest = [min(sum(a != b for a, b in zip(c.op_indices, p.op_indices)) for p in parents) for c in cands]
-        assert np.mean(nearest) < 2.5  # near the best cells (here 1.9-2.0; random cells: 3.5 edges from the nearest of 5)
+        assert np.mean(nearest) < 2.5  # near the best cells: 1.9-2.0 (random cells: 3.5 from the nearest of 5)
         assert round_["predictions"].shape == (5, len(cands))
         assert proposed[10 + 10 * number: 20 + 10 * number] == [cands[i] for i in round_["picks"]]
 

@@ -105,8 +105,8 @@ def test_it_reaches_the_global_optimum_of_a_known_function(seed):
 
 def test_a_tiny_space_is_searched_cell_by_cell_and_then_the_search_ends():
     space = HyperSpace.from_dict({name: {"type": "categorical", "choices": [0, 1, 2]} for name in "abc"})
-    result = run_trials(create_optimizer("local_search", space, 0, start_cells=2), Scored(space, lambda c: -sum(c.values())),
-                        max_trials=100)
+    lowest = Scored(space, lambda candidate: -sum(candidate.values()))
+    result = run_trials(create_optimizer("local_search", space, 0, start_cells=2), lowest, max_trials=100)
     assert result.stopped == "exhausted" and len(result.trials) == 27
     assert {tuple(t.candidate.values()) for t in result.trials} == set(itertools.product([0, 1, 2], repeat=3))
     assert result.best == {"a": 0, "b": 0, "c": 0}

@@ -15,8 +15,8 @@ evaluated scores' mean, over their standard deviation), so any scale of score (a
 determinant) trains alike; naszilla fits the raw validation error in %.  The encoding is the full path encoding (the
 paper's; naszilla's code defaults to a truncated one), with op positions in this project's op order.  A round's
 networks and draws come from a NumPy generator seeded from the optimiser's own random stream, so a search restored
-from its state dict retrains the same networks from its stored evaluations.  On a hyper-parameter space the encoding is each categorical dimension
-one-hot and each numeric one's unit value.
+from its state dict retrains the same networks from its stored evaluations.  On a hyper-parameter space the
+encoding is each categorical dimension one-hot and each numeric one's unit value.
 """
 from __future__ import annotations
 
