@@ -6,10 +6,15 @@ See docs/MULTI-TRIAL.md."""
 import sys
 from pathlib import Path
 
-from autodl.algorithms.multitrial import OPTIMIZERS
+from autodl.plotting import PLOT_HINT, Plotter
+
+PLOTTER = Plotter() if __name__ == "__main__" else None
+"""Started before the imports below: the child imports matplotlib on the other core while this process imports,
+searches and summarises, then draws curves.png (tests that load this file as a module draw in their process)."""
+
+from autodl.algorithms.multitrial import OPTIMIZERS  # noqa: E402  (after the plotter, which must start first)
 from autodl.algorithms.multitrial.base import options_by_algorithm
 from autodl.algorithms.multitrial.backends import BACKENDS, Backend
-from autodl.algorithms.multitrial.curves import PLOT_HINT
 from autodl.algorithms.multitrial.run import search_many, search_once, table_row
 from autodl.algorithms.multitrial.settings import EVALUATORS, PROXY_NAMES, SearchSettings
 from autodl.cli import ArgumentParser, existing_file, non_negative_int, positive_float, positive_int, run_main
@@ -77,13 +82,14 @@ def main(argv=None) -> int:
         workers=args.workers if args.runs is None else 1)
     backend = Backend(args.backend, args.ray_address)
     if args.runs is None:
-        row = search_once(settings, args.seed, args.save_dir, backend, progress=None if args.quiet else sys.stdout)
+        row = search_once(settings, args.seed, args.save_dir, backend, progress=None if args.quiet else sys.stdout,
+                          plotter=PLOTTER)
         test = "" if row["test_accuracy"] is None else f" test_accuracy={row['test_accuracy']:.2f}"
         print(f"{args.algo}: {row['arch']} index={row['index']} score={row['score']:.4g}{test} cost_s={row['cost_s']:.1f} "
               f"trials={row['trials']} -> {args.save_dir}/result.json")
         plotted = row["plot"]
     else:
-        summary = search_many(settings, args.runs, args.save_dir, workers=args.workers, backend=backend)
+        summary = search_many(settings, args.runs, args.save_dir, workers=args.workers, backend=backend, plotter=PLOTTER)
         if not args.quiet:
             print("| algorithm | dataset | valid (200 epochs) | test (paper protocol) | runs |")
         print(table_row(summary) + f" -> {args.save_dir}/summary.json")

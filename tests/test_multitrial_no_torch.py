@@ -1,6 +1,7 @@
 """A benchmark-only multi-trial search imports no torch: exps/search-multitrial.py runs end to end (one run, and
 --runs in worker processes) in an interpreter where importing torch fails, for every registered optimiser; the
 weight-sharing algorithms' registry imports its torch modules only when it is first read."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from autodl.benchmarks.nb201.synthetic import write_synthetic_store
 from autodl.spaces.artifact import load_artifact
 
 ROOT = Path(__file__).resolve().parents[1]
+MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 SCRIPT = ROOT / "exps" / "search-multitrial.py"
 BLOCKER = '''import os, sys
 
@@ -73,6 +75,8 @@ def test_a_benchmark_search_runs_end_to_end_without_torch(no_torch, store, algo,
     assert many.returncode == 0, many.stderr
     assert [row["seed"] for row in json.loads((tmp_path / "many" / "summary.json").read_text())["runs"]] == [0, 1, 2]
     assert (tmp_path / "many" / "curves.csv").is_file()
+    for folder in ("one", "many"):  # drawn by the script's plotting child (without torch too)
+        assert (tmp_path / folder / "curves.png").is_file() == MATPLOTLIB
     assert not asked.exists(), f"something asked for torch: {asked.read_text()}"
 
 

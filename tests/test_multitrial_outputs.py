@@ -3,6 +3,7 @@ the score (also with --quiet); anytime curves of every run, of the proxy score w
 accuracy (never NaN), drawn when matplotlib is there and said once when it is not; one plot comparing several
 searches (exps/compare-curves.py)."""
 import csv
+import importlib.util
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from autodl.algorithms.multitrial.curves import CURVES_PNG, PLOT_HINT
+from autodl.plotting import Plotter
 from autodl.benchmarks.nb201 import NB201Benchmark
 from autodl.benchmarks.nb201.synthetic import write_synthetic_store
 from autodl.cli import run_main
@@ -103,6 +105,22 @@ def test_without_matplotlib_the_png_is_skipped_and_said_once(store, tmp_path, mo
     err = capsys.readouterr().err
     assert err.count(PLOT_HINT) == 1 and "curves.png not written" in err
     assert json.loads((tmp_path / "summary.json").read_text())["plot"] is None and not (tmp_path / CURVES_PNG).exists()
+
+
+def test_a_plotter_draws_in_its_child_and_says_when_matplotlib_is_missing(tmp_path, monkeypatch):
+    curve = [{"time_s": float(t), "runs": 2, "mean_score": 50.0 + t, "std_score": 1.0} for t in range(11)]
+    job = ({"rea": curve}, "search time (s)", "score", "score")
+    with Plotter() as plotter:
+        drawn = plotter.plot(tmp_path / "drawn.png", *job)
+    assert drawn == (importlib.util.find_spec("matplotlib") is not None) == (tmp_path / "drawn.png").is_file()
+    (tmp_path / "blocker").mkdir()
+    (tmp_path / "blocker" / "sitecustomize.py").write_text("import sys\nsys.modules['matplotlib'] = None\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path / "blocker"), os.environ.get("PYTHONPATH")])))
+    with Plotter() as plotter:
+        assert plotter.plot(tmp_path / "missing.png", *job) is False
+    assert not (tmp_path / "missing.png").exists()
+    with Plotter():  # given nothing to draw: ended on leaving
+        pass
 
 
 def line_pixels(png, colour):

@@ -5,18 +5,14 @@ changed, its search score (what the evaluator measured: a 12-epoch validation ac
 after training, a proxy score) and, where the evaluator reports one (the benchmark), its final test accuracy.
 :func:`anytime_curve` gives mean and std over runs at evenly spaced times; a time at which no run has an
 incumbent yet has no value (an empty CSV cell), and the test-accuracy columns exist only when every
-incumbent has a test accuracy.  Plots need matplotlib (``pip install -e .[plot]``; :mod:`.plotting` draws them);
-a :class:`Plotter` draws them in a child process that imports matplotlib (0.4-0.5 s) while the caller's searches
-run.
+incumbent has a test accuracy.  Plots need matplotlib (``pip install -e .[plot]``); :mod:`autodl.plotting` draws
+them, in this process or in a child started early.
 """
 from __future__ import annotations
 
 import bisect
 import csv
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -24,14 +20,12 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...utils import atomic_write
-from . import plotting
-from .plotting import plot_curves  # noqa: F401  (drawn in this process by exps/compare-curves.py)
+from ...plotting import PLOT_HINT, plot_curves  # noqa: F401  (exps/compare-curves.py draws with them from here)
 from .settings import SearchSettings
 
 CURVE_POINTS = 101
 CURVES_CSV = "curves.csv"
 CURVES_PNG = "curves.png"
-PLOT_HINT = "matplotlib is not installed; pip install -e .[plot] to draw it"
 
 
 def incumbent_points(result: Any, evaluator: Any) -> list[dict[str, float | None]]:
@@ -95,36 +89,6 @@ def read_curve_csv(path: str | os.PathLike) -> list[dict[str, float | None]]:
 def shared_metric(curves: Sequence[list[dict[str, float | None]]]) -> str:
     """``test_accuracy`` when every curve has it, else ``score``."""
     return "test_accuracy" if all("mean_test_accuracy" in curve[0] for curve in curves) else "score"
-
-
-class Plotter:
-    """:func:`plot_curves` in a child interpreter started with the plotter, so that importing matplotlib there
-    overlaps the caller's work (on another core); :meth:`plot` sends it the curves and waits for the PNG.  Use it
-    as a context manager: leaving it ends a child that was given nothing to draw."""
-
-    def __init__(self) -> None:
-        # the child runs plotting.py as a file: it imports matplotlib and autodl.utils, not this package
-        runner = f"import runpy; runpy.run_path({plotting.__file__!r}, run_name='__main__')"
-        self._child = subprocess.Popen([sys.executable, "-c", runner], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True)
-
-    def plot(self, path: str | os.PathLike, curves: dict[str, list[dict[str, float | None]]], xlabel: str,
-             ylabel: str, metric: str) -> bool:
-        """As :func:`plot_curves`."""
-        job = {"path": str(path), "curves": curves, "xlabel": xlabel, "ylabel": ylabel, "metric": metric}
-        out, err = self._child.communicate(json.dumps(job))
-        if self._child.returncode != 0:
-            lines = err.strip().splitlines() or [f"exit code {self._child.returncode}"]
-            raise RuntimeError(f"the process drawing {path} failed: {lines[-1]}")
-        return out.strip() == "drawn"
-
-    def __enter__(self) -> "Plotter":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._child.poll() is None:
-            self._child.kill()
-        self._child.communicate()
 
 
 def axis_labels(settings: SearchSettings, metric: str) -> tuple[str, str]:

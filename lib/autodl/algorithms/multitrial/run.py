@@ -20,15 +20,15 @@ import numpy as np
 from ...benchmarks.nb201.common import SIMULATE_DATASETS
 from ...benchmarks.nb201.modern import REPORT_SPLIT
 from ...errors import ConfigError, require_one_of
+from ...plotting import Plotter, plot_curves
 from ...spaces.artifact import save_artifact
 from ...spaces.nb201 import arch_to_index
 from ...utils import atomic_write_text
 from .backends import Backend
 from .base import OPTIMIZERS, create_optimizer, make_options
-from .curves import CURVES_CSV, CURVES_PNG, Plotter, anytime_curve, axis_labels, incumbent_points, write_curve_csv
+from .curves import CURVES_CSV, CURVES_PNG, anytime_curve, axis_labels, incumbent_points, write_curve_csv
 from .driver import SearchResult, run_trials
 from .evaluators import Evaluator, open_benchmark
-from .plotting import plot_curves
 from .progress import TrialLines
 from .runlog import RunsLog
 from .settings import EVALUATORS, SearchSettings, evaluator_module
@@ -66,11 +66,12 @@ def _report(evaluator: Evaluator, result: SearchResult) -> dict[str, Any]:
 
 
 def search_once(settings: SearchSettings, seed: int, save_dir: str | os.PathLike, backend: Backend = Backend(),
-                progress: TextIO | None = None) -> dict[str, Any]:
+                progress: TextIO | None = None, plotter: Plotter | None = None) -> dict[str, Any]:
     """One search with ``seed`` in ``save_dir`` (resumed from its ``trials.jsonl``; a ``parallel`` evaluator's
     trials on ``backend``); writes ``result.json`` and the run's anytime curve.  With ``progress``, an evaluator
     whose trials take real time (training, proxies) prints a line per trial there (:class:`~.progress.TrialLines`).
-    Returns the result row (``plot``: the PNG's name, None without matplotlib)."""
+    ``plotter`` draws ``curves.png`` (default: this process).  Returns the result row (``plot``: the PNG's name,
+    None without matplotlib)."""
     check_settings(settings)
     save_dir = Path(save_dir)
     evaluator = build_evaluator(settings, seed, save_dir)
@@ -88,7 +89,8 @@ def search_once(settings: SearchSettings, seed: int, save_dir: str | os.PathLike
         setting, split = REPORT_SPLIT[settings.dataset]
         benchmark = {"hp": "200", "split": split, "setting": setting, "seeds": "mean", **numbers}
     incumbents = incumbent_points(result, evaluator)
-    plot = write_curves(save_dir, settings, [incumbents], _horizon(settings, [(result.stopped, result.total_cost)]))
+    plot = write_curves(save_dir, settings, [incumbents], _horizon(settings, [(result.stopped, result.total_cost)]),
+                        plot_curves if plotter is None else plotter.plot)
     extra: dict[str, Any] = {"config": config, "search_score": result.best_score, "best_trial": result.best_trial,
                              "trials": len(result.trials), "stopped": result.stopped, "incumbents": incumbents,
                              "curves": CURVES_CSV}
@@ -115,9 +117,10 @@ def _one_of_many(settings: SearchSettings, seed: int) -> dict[str, Any]:
 
 
 def search_many(settings: SearchSettings, runs: int, save_dir: str | os.PathLike, workers: int = 1,
-                backend: Backend = Backend()) -> dict[str, Any]:
-    """``runs`` independent searches with seeds ``0..runs-1``, ``workers`` at a time on ``backend``; returns the
-    summary (``plot``: the PNG's name, None without matplotlib)."""
+                backend: Backend = Backend(), plotter: Plotter | None = None) -> dict[str, Any]:
+    """``runs`` independent searches with seeds ``0..runs-1``, ``workers`` at a time on ``backend``, ``plotter``
+    drawing ``curves.png`` (default: this process); returns the summary (``plot``: the PNG's name, None without
+    matplotlib)."""
     check_settings(settings)
     if settings.evaluator == "training":
         raise ConfigError("--runs trains every run's cells from scratch; use it with the benchmark or proxy evaluator, "
@@ -127,7 +130,7 @@ def search_many(settings: SearchSettings, runs: int, save_dir: str | os.PathLike
     log = RunsLog(save_dir)
     _check_same_settings(save_dir, settings, log)
     todo = [seed for seed in range(runs) if seed not in log.rows]
-    with Plotter() as plotter, log:  # the plotting process imports matplotlib while the searches run
+    with log:
         if workers > 1 and len(todo) > 1:
             with backend.open(workers) as pool:
                 for row in pool.map(_one_of_many, [settings] * len(todo), todo,
@@ -141,7 +144,7 @@ def search_many(settings: SearchSettings, runs: int, save_dir: str | os.PathLike
         horizon = _horizon(settings, [(row["stopped"], row["cost_s"]) for row in ordered])
         summary["curves"] = CURVES_CSV
         summary["plot"] = write_curves(save_dir, settings, [row["incumbents"] for row in ordered], horizon,
-                                       plotter.plot)
+                                       plot_curves if plotter is None else plotter.plot)
     atomic_write_text(save_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -199,7 +202,7 @@ def write_curves(save_dir: Path, settings: SearchSettings, runs: list[list[dict[
                  plot: Callable[..., bool] = plot_curves) -> str | None:
     """The anytime curve of ``runs`` (their incumbent points) as ``curves.csv`` and, with matplotlib,
     ``curves.png`` (test accuracy where the evaluator reports it, else the search score) drawn by ``plot``
-    (:func:`~.curves.plot_curves` or a :class:`~.curves.Plotter`'s); returns the PNG's name or None."""
+    (:func:`autodl.plotting.plot_curves`, or a :class:`~autodl.plotting.Plotter`'s ``plot``); returns the PNG's name or None."""
     curve = anytime_curve(runs, horizon)
     write_curve_csv(save_dir / CURVES_CSV, curve)
     metric = "test_accuracy" if "mean_test_accuracy" in curve[0] else "score"

@@ -1,0 +1,92 @@
+"""Draw anytime curves (:mod:`autodl.algorithms.multitrial.curves`) with matplotlib: :func:`plot_curves` in this
+process, or a :class:`Plotter`, a child interpreter started early that imports matplotlib (0.5 s of CPU) on
+another core while its parent works, and draws when the parent hands it the curves.  Importing this module is
+cheap (no NumPy, no matplotlib), so an entry point can start its plotter before its own imports."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .utils import atomic_write
+
+PLOT_HINT = "matplotlib is not installed; pip install -e .[plot] to draw it"
+
+
+def _pyplot() -> ModuleType | None:
+    """``matplotlib.pyplot`` on the Agg back-end, or None when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
+def plot_curves(path: str | os.PathLike, curves: dict[str, list[dict[str, float | None]]], xlabel: str,
+                ylabel: str, metric: str) -> bool:
+    """Plot the mean (line) and std (band) of ``metric`` of every labelled curve in one PNG at ``path``;
+    False, writing nothing, when matplotlib is not installed."""
+    plt = _pyplot()
+    if plt is None:
+        return False
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for label, curve in curves.items():
+        rows = [row for row in curve if row[f"mean_{metric}"] is not None]
+        times = [row["time_s"] for row in rows]
+        mean, std = [row[f"mean_{metric}"] for row in rows], [row[f"std_{metric}"] for row in rows]
+        axis.plot(times, mean, label=label)
+        axis.fill_between(times, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)], alpha=0.25)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.legend()
+    figure.tight_layout()
+    atomic_write(Path(path), lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+    plt.close(figure)
+    return True
+
+
+class Plotter:
+    """:func:`plot_curves` in a child interpreter started with the plotter; :meth:`plot` sends it the curves and
+    waits for the PNG.  Leaving it as a context manager (or :meth:`close`) ends a child given nothing to draw;
+    a parent that exits without either closes the child's stdin, which ends it too."""
+
+    def __init__(self) -> None:
+        self._child = subprocess.Popen([sys.executable, "-c", "from autodl.plotting import serve; serve()"],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def plot(self, path: str | os.PathLike, curves: dict[str, list[dict[str, float | None]]], xlabel: str,
+             ylabel: str, metric: str) -> bool:
+        """As :func:`plot_curves` (once per plotter)."""
+        job = {"path": str(path), "curves": curves, "xlabel": xlabel, "ylabel": ylabel, "metric": metric}
+        out, err = self._child.communicate(json.dumps(job))
+        if self._child.returncode != 0:
+            lines = err.strip().splitlines() or [f"exit code {self._child.returncode}"]
+            raise RuntimeError(f"the process drawing {path} failed: {lines[-1]}")
+        return out.strip() == "drawn"
+
+    def close(self) -> None:
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.communicate()
+
+    def __enter__(self) -> "Plotter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def serve() -> None:
+    """The child of :class:`Plotter`: import matplotlib, then draw the job read from stdin (nothing: exit) and
+    print ``drawn`` or ``missing`` (no matplotlib)."""
+    _pyplot()
+    text = sys.stdin.read()
+    if text:
+        print("drawn" if plot_curves(**json.loads(text)) else "missing")
