@@ -11,7 +11,8 @@ from ..config import read_json_object
 from ..errors import ConfigError
 from ..registry import Registry
 
-MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+# the weight-sharing searches that change the mixed op register their supernets in their own module
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model", modules=("autodl.algorithms.oneshot",))
 
 
 def register_model(name: str, builder: Callable[..., nn.Module] | None = None):
