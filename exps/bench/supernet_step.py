@@ -1,27 +1,29 @@
-"""Median time of a weight step and of an architecture step of every one-shot search on the NB201
-supernet (C=16, N=5, batch 64, 32 x 32 random inputs, 10 classes, CPU), against the per-op reference
-supernet (:func:`autodl.models.supernet_nb201.per_op_copy`, the original's formulation) and against
-the convolution throughput this CPU reaches at the supernet's shapes.
+"""Median time of a search step of every registered one-shot search on the NB201 supernet (C=16, N=5,
+batch 64, 32 x 32 random inputs, 10 classes, CPU), of the fused supernet's two weight-step modes against the
+per-op reference supernet (:func:`autodl.models.supernet_nb201.per_op_copy`, the original's formulation),
+and of the convolution throughput this CPU reaches at the supernet's shapes.
 
 Prints one JSON line per measurement (``autodl.utils.emit_benchmark``):
 
-- ``<algo>/weight-step``, ``<algo>/arch-step`` (s, median over the repeats) for darts-v1, darts-v2,
-  gdas, setn, enas, rsps, nasp (rsps has no architecture step); each with its conv GFLOP per step;
-- ``reference/weight-step`` (per-op supernet, weighted sum over all ops, DARTS's step) and
-  ``reference/gdas-weight-step`` (per-op supernet, only the sampled op runs), interleaved with the rest;
-- ``<algo>/speedup-vs-reference`` (reference time / fast time, median of the per-repeat ratios);
+- ``<algo>/search-step`` (s, median over the repeats) for every registered search offered on the NB201
+  space with a shipped recipe (a new algorithm is measured the day it is registered): its whole
+  ``search_step`` as the engine calls it (weight and architecture halves), with its counted conv GFLOP;
+- ``supernet/weighted-weight-step`` / ``reference/weighted-weight-step`` (the weighted sum over all ops,
+  DARTS's weight step, on the fused / the per-op supernet) and ``supernet/gdas-weight-step`` /
+  ``reference/gdas-weight-step`` (only the sampled op runs), interleaved with the rest;
+- ``supernet/<mode>-speedup-vs-reference`` (reference time / fused time, median of the per-repeat ratios;
+  targets 2x weighted, 1.5x GDAS);
 - ``peak/conv<k>-c<C>-<px>px-out<W>`` (GFLOP/s of F.conv2d forward + backward, the better layout) and
   ``peak/conv-best``, the best of them: the physical limit the steps are compared with;
-- ``<algo>/weight-step-fraction-of-peak``, ``<algo>/arch-step-fraction-of-peak``: the step's conv
-  FLOP rate over that best rate (conv FLOPs: 3 x the forward FLOPs of the convs that run: stem,
-  ResNet reductions, the 1 x 1 and 3 x 3 convs of the search cells; the classifier is left out);
+- ``<case>-fraction-of-peak``: the step's conv FLOP rate over that best rate (conv FLOPs counted per
+  F.conv2d call: 3 x its forward FLOPs under autograd, 1 x without; the classifier is a linear layer);
 - ``check/weighted-max-abs-diff``, ``check/gdas-max-abs-diff``, ``check/indices-max-abs-diff``:
   the fast and the reference logits on the same inputs and weights in float64 (above 1e-5 the script
   exits 1), and ``check/<mode>-float32-max-abs-diff`` with the float32 layout noise floor (see
   :func:`check_equivalence`).
 
 Every case is timed once per repeat, the cases in turn, the order reversed on every other repeat so
-machine noise hits all alike.  GDAS's weight steps (fast and reference) cycle through one fixed set
+machine noise hits all alike.  The GDAS weight steps (fused and reference) cycle through one fixed set
 of 8 Gumbel draws (seeded), one pass over all 8 per repeat, so both sides run the same cells.
 """
 from __future__ import annotations
@@ -37,21 +39,18 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from autodl.algorithms import ALGORITHMS as ALGORITHM_REGISTRY
 from autodl.algorithms import create_algorithm
-from autodl.algorithms.oneshot.enas import reinforce_loss
 from autodl.algorithms.oneshot.gdas import gumbel_hard
-from autodl.algorithms.oneshot.run import load_search_recipe
+from autodl.algorithms.oneshot.run import load_search_recipe, supernet_config
 from autodl.data.search import SearchLoaders
-from autodl.engine.meters import correct_topk
+from autodl.models import create_model
 from autodl.models.supernet_nb201 import CONV1, CONV3, NB201SuperNet, per_op_copy
 from autodl.utils import emit_benchmark
 
 BENCH = "supernet_step"
 RECIPES = Path(__file__).resolve().parents[2] / "configs" / "search" / "nas-bench-201"
-ALGORITHMS = ("darts-v1", "darts-v2", "gdas", "setn", "enas", "rsps", "nasp")
 TOLERANCE = 1e-5
 GDAS_DRAWS = 8
 
@@ -82,12 +81,13 @@ def conv_flops(net: NB201SuperNet, batch: int, size: int, indices: list[int] | N
 
 @contextmanager
 def counted_convs():
-    """Count the forward FLOPs of every F.conv2d call in the block (``record[0]``)."""
+    """Count the FLOPs of every F.conv2d call in the block (``record[0]``): its forward FLOPs, times 3 where
+    autograd will also run its backward (the input and the weight gradients)."""
     original, record = F.conv2d, [0.0]
 
     def conv2d(inputs, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         out = original(inputs, weight, bias, stride, padding, dilation, groups)
-        record[0] += 2.0 * out.numel() * weight[0].numel()
+        record[0] += (3.0 if out.requires_grad else 1.0) * 2.0 * out.numel() * weight[0].numel()
         return out
 
     F.conv2d = conv2d
@@ -183,112 +183,61 @@ def peak_conv_rates(C: int, size: int, batch: int, repeats: int) -> dict[str, di
 
 
 # ------------------------------------------------------------------------------- the steps
-def build_tasks(net: NB201SuperNet, names) -> dict[str, object]:
-    tasks = {}
-    for name in names:
-        optim, search = load_search_recipe(RECIPES / f"{ALGORITHM_REGISTRY.get(name).recipe}.json", name)
-        tasks[name] = create_algorithm(name, copy.deepcopy(net), SearchLoaders([], [], []), optim, search,
-                                       torch.device("cpu"))
-    return tasks
+def nb201_algorithms() -> list[str]:
+    """Every registered search that runs on the NB201 space with a shipped recipe."""
+    return [name for name in ALGORITHM_REGISTRY.names()
+            if "nas-bench-201" in ALGORITHM_REGISTRY.get(name).spaces and ALGORITHM_REGISTRY.get(name).recipe]
 
 
-def enas_arch_step(task, inputs: torch.Tensor, targets: torch.Tensor) -> list[int]:
-    """One controller update per sampled cell, as ENAS's controller training does it: sample, score the
-    cell on the batch (supernet in eval mode, no gradient), REINFORCE backward, clip 5, Adam step."""
-    config = task.config
-    task.a_optimizer.zero_grad(set_to_none=True)
-    log_prob, entropy, ops, _ = task.controller(task.generator)
-    task.supernet.eval()
-    with torch.no_grad():
-        (correct,) = correct_topk(task.forward(inputs, indices=[ops]), targets, (1,))
-    task.supernet.train()
-    loss, task.baseline, _ = reinforce_loss(log_prob, entropy, float(correct) / len(targets), task.baseline,
-                                            config.controller_entropy_weight, config.controller_bl_dec,
-                                            config.controller_baseline)
-    loss.backward()
-    params = list(task.controller.parameters())
-    nn.utils.clip_grad_norm_(params, 5.0)
-    task.a_optimizer.step()
-    return ops
-
-
-def darts_v2_arch_step(task, inputs, targets, arch_inputs, arch_targets) -> None:
-    """DARTS-V2's architecture half of a search step: the unrolled gradient, then Adam."""
-    gradients, _ = task.unrolled_arch_gradient(inputs, targets, arch_inputs, arch_targets)
-    task.a_optimizer.zero_grad(set_to_none=True)
-    for alpha, grad in zip(task.arch_parameters, gradients):
-        alpha.grad = grad
-    task.apply_arch_gradients()
-
-
-def make_cases(tasks, reference_tasks, batches, draws, net, batch: int, size: int) -> dict[str, Callable[[], float]]:
-    """Each case runs one step (GDAS weight steps: one per fixed draw) and returns the conv FLOPs of a
-    step: 3 x the forward FLOPs for a forward + backward, 1 x for a forward without gradient."""
+def build_task(name: str, batches, supernet=None):
+    """Algorithm ``name`` with its NB201 recipe at C=16 N=5 (no BN statistics), at epoch 0, its loaders
+    holding the one paired batch ``batches``; its own supernet (seeded 0, so that the algorithms sharing the
+    space's supernet start from the same weights) or ``supernet``."""
+    optim, search = load_search_recipe(RECIPES / f"{ALGORITHM_REGISTRY.get(name).recipe}.json", name,
+                                       channel=16, num_cells=5, track_running_stats=False)
+    if supernet is None:
+        torch.manual_seed(0)
+        supernet = create_model(supernet_config(name, search, 10))
     inputs, targets, arch_inputs, arch_targets = batches
-    all_flops = 3 * conv_flops(net, batch, size, None)
-    flops_of = lambda indices: 3 * conv_flops(net, batch, size, indices)  # noqa: E731
+    loaders = SearchLoaders([batches], [(inputs, targets)], [(arch_inputs, arch_targets)])
+    task = create_algorithm(name, supernet, loaders, optim, search, torch.device("cpu"))
+    task.start_epoch(0, optim.epochs)
+    return task
+
+
+def make_cases(tasks, supernet_tasks, batches, draws) -> dict[str, Callable[[], float]]:
+    """Each case runs one step and returns its conv FLOPs (counted: 3 x the forward FLOPs of a conv under
+    autograd, 1 x without).  ``<algo>/search-step`` is the algorithm's whole step as the engine calls it;
+    the two supernet cases run DARTS's weighted weight step and GDAS's sampled weight step (one per fixed
+    draw) on the fused supernet and on the per-op reference."""
+    inputs, targets, arch_inputs, arch_targets = batches
     cases: dict[str, Callable[[], float]] = {}
 
-    def weighted_weight(task):
-        def step():
-            task.weight_step(inputs, targets, weights=task.softmax_weights())
-            return all_flops
+    def counted(run: Callable[[], object]) -> Callable[[], float]:
+        def step() -> float:
+            with counted_convs() as record:
+                run()
+            return record[0]
         return step
+
+    def weighted_weight(task):
+        return counted(lambda: task.weight_step(inputs, targets, weights=task.softmax_weights()))
 
     def gdas_weight(task):
-        def step():
+        def run():
             for hard, index in draws:
                 task.weight_step(inputs, targets, [hard], [index])
-            return sum(flops_of(index) for _, index in draws) / len(draws)
-        return step
-
-    def sampled_weight(task):
-        def step():
-            indices = task.sample_uniform() if task.name != "enas" else task.sample()
-            task.weight_step(inputs, targets, indices=indices)
-            return flops_of(indices[0])
-        return step
+        step = counted(run)
+        return lambda: step() / len(draws)
 
     for name, task in tasks.items():
-        if name in ("darts-v1", "darts-v2"):
-            cases[f"{name}/weight-step"] = weighted_weight(task)
-        elif name == "gdas":
-            cases[f"{name}/weight-step"] = gdas_weight(task)
-        elif name == "nasp":
-            def weight(task=task):
-                indices = task.discrete()[1]
-                task.weight_step(inputs, targets, indices=indices)
-                return flops_of(indices[0])
-            cases[f"{name}/weight-step"] = weight
-        else:
-            cases[f"{name}/weight-step"] = sampled_weight(task)
-
-        if name in ("darts-v1", "setn"):
-            def arch(task=task):
-                task.arch_step(arch_inputs, arch_targets, task.softmax_weights())
-                return all_flops
-        elif name == "darts-v2":
-            def arch(task=task):
-                darts_v2_arch_step(task, inputs, targets, arch_inputs, arch_targets)
-                return 4 * all_flops  # train, valid and two finite-difference passes
-        elif name == "gdas":
-            def arch(task=task):
-                weights, indices = task.sample()
-                task.arch_step(arch_inputs, arch_targets, weights, indices)
-                return flops_of(indices[0])
-        elif name == "nasp":
-            def arch(task=task):
-                task.proximal_arch_step(arch_inputs, arch_targets)
-                return all_flops
-        elif name == "enas":
-            def arch(task=task):
-                return flops_of(enas_arch_step(task, arch_inputs, arch_targets)) / 3  # scored by a forward only
-        else:
-            continue
-        cases[f"{name}/arch-step"] = arch
-
-    cases["reference/weight-step"] = weighted_weight(reference_tasks["weighted"])
-    cases["reference/gdas-weight-step"] = gdas_weight(reference_tasks["gdas"])
+        paired = task.train_loader is task.loaders.search
+        batch_of = batches if paired else (inputs, targets)
+        cases[f"{name}/search-step"] = counted(lambda task=task, batch_of=batch_of: task.search_step(*batch_of))
+    cases["supernet/weighted-weight-step"] = weighted_weight(supernet_tasks["fast-weighted"])
+    cases["reference/weighted-weight-step"] = weighted_weight(supernet_tasks["weighted"])
+    cases["supernet/gdas-weight-step"] = gdas_weight(supernet_tasks["fast-gdas"])
+    cases["reference/gdas-weight-step"] = gdas_weight(supernet_tasks["gdas"])
     return cases
 
 
@@ -297,13 +246,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats (3 instead of 7)")
     parser.add_argument("--repeats", type=int, default=0, help="timed repeats per case (default 7, --quick 3)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
-    parser.add_argument("--algorithms", default=",".join(ALGORITHMS),
-                        help="comma-separated subset of " + ", ".join(ALGORITHMS))
+    algorithms = nb201_algorithms()
+    parser.add_argument("--algorithms", default=",".join(algorithms),
+                        help="comma-separated subset of the registered NB201 searches: " + ", ".join(algorithms))
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     names = [n for n in args.algorithms.split(",") if n]
-    if any(n not in ALGORITHMS for n in names):
-        parser.error(f"--algorithms takes a subset of {', '.join(ALGORITHMS)}")
+    if any(n not in algorithms for n in names):
+        parser.error(f"--algorithms takes a subset of {', '.join(algorithms)}")
     repeats = args.repeats or (3 if args.quick else 7)
     torch.set_num_threads(args.threads)
     batch, size = args.batch_size, 32
@@ -331,13 +281,13 @@ def main() -> None:
     peak = rates[peak_shape][peak_layout] * 1e9
     emit("peak/conv-best", round(peak / 1e9, 2), "GFLOP/s", shape=peak_shape, layout=peak_layout)
 
-    tasks = build_tasks(net, names)
+    tasks = {name: build_task(name, batches) for name in names}
     reference = per_op_copy(net)
-    reference_tasks = {"weighted": build_tasks(reference, ["darts-v1"])["darts-v1"],
-                       "gdas": build_tasks(reference, ["gdas"])["gdas"]}
-    cases = make_cases(tasks, reference_tasks, batches, draws, net, batch, size)
-    for task in [*tasks.values(), *reference_tasks.values()]:
-        task.supernet.train()
+    supernet_tasks = {"fast-weighted": build_task("darts-v1", batches, copy.deepcopy(net)),
+                      "weighted": build_task("darts-v1", batches, copy.deepcopy(reference)),
+                      "fast-gdas": build_task("gdas", batches, copy.deepcopy(net)),
+                      "gdas": build_task("gdas", batches, copy.deepcopy(reference))}
+    cases = make_cases(tasks, supernet_tasks, batches, draws)
 
     samples: dict[str, list[tuple[float, float]]] = {case: [] for case in cases}
     for step in cases.values():  # warm-up: allocator, oneDNN primitives, optimiser state
@@ -348,7 +298,7 @@ def main() -> None:
             start = time.perf_counter()
             flops = cases[case]()
             seconds = time.perf_counter() - start
-            if case.endswith("gdas-weight-step") or case == "gdas/weight-step":
+            if case.endswith("gdas-weight-step"):
                 seconds /= len(draws)
             samples[case].append((seconds, flops))
 
@@ -358,15 +308,11 @@ def main() -> None:
              conv_gflop=round(statistics.mean(f for _, f in values) / 1e9, 3),
              min_s=round(min(s for s, _ in values), 4), max_s=round(max(s for s, _ in values), 4))
 
-    targets = {"darts-v1": ("reference/weight-step", 2.0), "darts-v2": ("reference/weight-step", 2.0),
-               "gdas": ("reference/gdas-weight-step", 1.5)}
-    for name, (ref_case, target) in targets.items():
-        case = f"{name}/weight-step"
-        if case not in samples:
-            continue
+    for mode, target in (("weighted", 2.0), ("gdas", 1.5)):
+        case, ref_case = f"supernet/{mode}-weight-step", f"reference/{mode}-weight-step"
         ratios = [r / f for (r, _), (f, _) in zip(samples[ref_case], samples[case])]
         ratio = statistics.median(ratios)
-        emit(f"{name}/speedup-vs-reference", round(ratio, 3), "x", reference=ref_case, target=target,
+        emit(f"supernet/{mode}-speedup-vs-reference", round(ratio, 3), "x", reference=ref_case, target=target,
              met=ratio >= target, ratio_of_medians=round(medians[ref_case] / medians[case], 3),
              per_repeat=[round(r, 3) for r in ratios])
 
