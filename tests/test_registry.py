@@ -63,6 +63,10 @@ def test_every_config_twin_builds_and_returns_features_and_logits(path):
     assert 10 in {m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)}  # num_classes reached the head
     if count_parameters(model) < 1_000_000:  # bigger nets are exercised by their own test files
         size = 64 if "ImageNet" in path.stem or "IMAGENET" in path.stem else 32
+        arch_inputs = {}
+        if hasattr(model, "extra_arch_parameters"):  # a cell supernet: the protocol's weighted forward
+            arch_inputs = {"weights": [torch.softmax(a, dim=-1) for a in model.arch_parameters()],
+                           **model.extra_arch_parameters()}
         with torch.no_grad():
-            features, logits = model(torch.randn(2, 3, size, size))
+            features, logits = model(torch.randn(2, 3, size, size), **arch_inputs)
         assert logits.shape == (2, 10) and features.shape[0] == 2
