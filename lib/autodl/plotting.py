@@ -45,8 +45,8 @@ def plot_curves(path: str | os.PathLike, curves: dict[str, list[dict[str, float 
         axis.fill_between(times, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)], alpha=0.25)
     axis.set_xlabel(xlabel)
     axis.set_ylabel(ylabel)
-    axis.legend()
-    figure.tight_layout()
+    axis.legend(loc="lower right")  # anytime curves rise to the right: no search for the emptiest corner
+    figure.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.97)  # fixed margins: tight_layout costs 30 ms
     atomic_write(Path(path), lambda tmp: figure.savefig(tmp, format="png", dpi=100))
     plt.close(figure)
     return True

@@ -233,7 +233,12 @@ def as_arch(arch: ArchLike) -> Arch:
 @lru_cache(maxsize=1)
 def all_archs() -> tuple[Arch, ...]:
     """All 15,625 architectures in the original enumeration order (the last edge varies fastest)."""
-    return tuple(Arch(ops) for ops in itertools.product(range(len(OP_NAMES)), repeat=len(EDGES)))
+    archs = []
+    for ops in itertools.product(range(len(OP_NAMES)), repeat=len(EDGES)):  # valid by construction: not checked
+        arch = object.__new__(Arch)
+        object.__setattr__(arch, "op_indices", ops)
+        archs.append(arch)
+    return tuple(archs)
 
 
 @lru_cache(maxsize=1)
@@ -254,16 +259,20 @@ def benchmark_archs() -> tuple[Arch, ...]:
     return tuple(enumerated[position] for position in _benchmark_order()[0])
 
 
-def _enumeration_position(arch: Arch) -> int:
-    position = 0
-    for op in arch.op_indices:
-        position = position * len(OP_NAMES) + op
-    return position
+@lru_cache(maxsize=1)
+def _positions() -> dict[tuple[int, ...], int]:
+    return {arch.op_indices: position for position, arch in enumerate(all_archs())}
+
+
+def enumeration_position(arch: Arch) -> int:
+    """The position of ``arch`` in :func:`all_archs` (the first edge's op is the most significant base-5 digit);
+    one dictionary look-up (the hot path of benchmark searches)."""
+    return _positions()[arch.op_indices]
 
 
 def arch_to_index(arch: ArchLike) -> int:
     """The NAS-Bench-201 index of an architecture (an :class:`Arch` or its string)."""
-    return _benchmark_order()[1][_enumeration_position(as_arch(arch))]
+    return _benchmark_order()[1][enumeration_position(as_arch(arch))]
 
 
 def index_to_arch(index: int) -> Arch:

@@ -18,9 +18,9 @@ from typing import Any
 from ...benchmarks.nb201 import NB201Benchmark
 from ...benchmarks.nb201.common import REPORTING, SIMULATE_DATASETS, BenchmarkError
 from ...errors import require_one_of
-from ...spaces.nb201 import EDGES, NUM_ARCHS, OP_NAMES, Arch
+from ...spaces.nb201 import EDGES, NUM_ARCHS, OP_NAMES, Arch, enumeration_position
 from .settings import SearchSettings
-from .space import NB201Space, SearchSpace, enumeration_position
+from .space import NB201Space, SearchSpace
 
 
 @dataclass(frozen=True)

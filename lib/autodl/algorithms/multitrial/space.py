@@ -22,7 +22,7 @@ import numpy as np
 
 from ...config import read_json
 from ...errors import ConfigError
-from ...spaces.nb201 import EDGES, NUM_ARCHS, OP_NAMES, Arch, all_archs
+from ...spaces.nb201 import EDGES, NUM_ARCHS, OP_NAMES, Arch, all_archs, enumeration_position
 
 REINFORCE_BINS = 10
 """How many levels a numeric dimension gets in a categorical policy (REINFORCE)."""
@@ -264,12 +264,3 @@ class HyperSpace(SearchSpace):
 
         return {"name": self.name, "params": {param.name: spec(param) for param in self.params}}
 
-
-
-def enumeration_position(arch: Arch) -> int:
-    """The position of ``arch`` in :func:`~autodl.spaces.nb201.all_archs` (the first edge's op is the most significant
-    base-5 digit)."""
-    position = 0
-    for op in arch.op_indices:
-        position = position * len(OP_NAMES) + op
-    return position

@@ -46,7 +46,11 @@ class RegularizedEvolution(Optimizer):
             return Proposal(self.space.sample(self.rng) if start is None else start)
         members, draw = self.population, self.rng.random
         size = len(members)
-        parent = max((members[int(draw() * size)] for _ in range(self.sample_size)), key=_score)
+        parent = members[int(draw() * size)]
+        for _ in range(self.sample_size - 1):  # the first best of the tournament, as max() picks it
+            member = members[int(draw() * size)]
+            if member[1] > parent[1]:
+                parent = member
         return Proposal(self.space.mutate(parent[0], self.rng))
 
     def tell(self, proposal: Proposal, score: float) -> None:
@@ -65,7 +69,3 @@ class RegularizedEvolution(Optimizer):
         self.population = deque((self.space.from_json(c), s) for c, s in state["population"])
         if self.warm_start is not None:
             self.warm_start.load_state_dict(state["warm_start"])
-
-
-def _score(member: tuple[Any, float]) -> float:
-    return member[1]
