@@ -26,7 +26,7 @@ from autodl.spaces.nasnet import Genotype
 from autodl.spaces.nb201 import Arch, all_archs
 
 from helpers import Kill, kill_and_resume
-from tiny_search import EVERY_EPOCH, cheapest_per_task, tiny_flags, tiny_settings
+from tiny_search import EVERY_EPOCH, cheapest_per_task, fast_steps_cases, tiny_flags, tiny_settings
 from warm_python import run_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +89,11 @@ def edge_weights_by_hand(name, task):
     return [torch.cat([F.softmax(chunk, dim=0) for chunk in extras[n].detach().split(sizes)]) for n in sorted(extras)]
 
 
-@pytest.mark.parametrize("name,space", CASES)
+STEP_CASES = [pytest.param(name, space, marks=() if (name, space) in fast_steps_cases(CASES) else pytest.mark.slow)
+              for name, space in CASES]
+
+
+@pytest.mark.parametrize("name,space", STEP_CASES)
 def test_two_search_steps_train_the_supernet_and_derive_an_architecture(name, space, loaders):
     task = make_task(name, space, loaders)
     weights = {n: p.detach().clone() for n, p in task.supernet.named_parameters() if not n.startswith("arch")}

@@ -43,3 +43,15 @@ def cheapest_per_task(cases) -> set:
     for name, space in sorted(cases, key=lambda case: cost(*case)):
         best.setdefault(ALGORITHMS.get(name).task, (name, space))
     return set(best.values())
+
+
+def fast_steps_cases(cases) -> set:
+    """Of (algorithm, space) ``cases``, those whose step tests run in the fast set: every case on the cheapest
+    space (each algorithm's own steps), and on a dearer space the cheapest case of every supernet model it
+    is searched with (that space's cells and their mixed edges); the rest run with ``-m slow``."""
+    fast = {case for case in cases if cost(*case)[0] == 0}
+    by_model: dict = {}
+    for name, space in sorted(cases, key=lambda case: cost(*case)):
+        spec = ALGORITHMS.get(name)
+        by_model.setdefault((space, spec.supernet(space), spec.fixed.get("op_set")), (name, space))
+    return fast | set(by_model.values())
