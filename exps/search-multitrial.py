@@ -1,4 +1,4 @@
-"""Multi-trial NAS on the NAS-Bench-201 space (random search, REA, REINFORCE, BOHB) with a benchmark, real
+"""Multi-trial NAS on the NAS-Bench-201 space (the registered optimisers: --help lists them) with a benchmark, real
 training or a zero-cost proxy as the evaluator; one run writes <save-dir>/result.json, --runs K writes
 <save-dir>/summary.json, both with the anytime curve (curves.csv, curves.png).  Training and proxy searches
 print a line per trial.  Re-running with the same --save-dir resumes.  A benchmark search imports no torch.
