@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from autodl.algorithms.multitrial import BenchmarkEvaluator, create_optimizer, run_trials
+from autodl.algorithms.multitrial import OPTIMIZERS, BenchmarkEvaluator, create_optimizer, run_trials
 from autodl.algorithms.multitrial.proxies import PROXIES, ProxyEvaluator, fixed_batch
 from autodl.benchmarks.nb201 import NB201Benchmark
 from autodl.benchmarks.nb201.synthetic import write_synthetic_store
@@ -62,9 +62,27 @@ else:
 """
 """Writes the full-size official-layout .pth unless it exists, and its store (in a subprocess: the ~4 GB of the
 loaded file are freed afterwards)."""
-SCRIPT_OPTIONS = {"rea": {"population": 10, "sample_size": 3}, "reinforce": {"learning_rate": 0.5}, "random": {},
-                  "bohb": {"n_iters": 50, "num_samples": 4, "random_fraction": 0.0, "min_bandwidth": 0.3},
-                  "local_search": {"start_cells": 1}, "bananas": {"num_init": 10, "per_round": 10}}
+LAUNCHER_OPTIONS = ("reinforce.learning_rate=0.5", "bohb.n_iters=50", "bohb.num_samples=4", "bohb.random_fraction=0",
+                    "bohb.min_bandwidth=0.3")
+"""The options the launchers (scripts-search/algos/*.sh) set that differ from the optimisers' defaults: the
+default of ``--option``, so each algorithm is timed as its launcher runs it."""
+
+
+def parse_options(items: list[str], algos: list[str]) -> dict[str, dict[str, object]]:
+    """``ALGO.NAME=VALUE`` items (VALUE as JSON, else a string) -> the options of each algorithm in ``algos``."""
+    options: dict[str, dict[str, object]] = {algo: {} for algo in algos}
+    for item in items:
+        key, _, text = item.partition("=")
+        algo, _, name = key.partition(".")
+        if not name or not text:
+            raise SystemExit(f"--option {item!r}: expected ALGO.NAME=VALUE, e.g. reinforce.learning_rate=0.5")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        if algo in options:
+            options[algo][name] = value
+    return options
 
 
 def cell_accuracy(arch_str: str) -> float:
@@ -72,13 +90,13 @@ def cell_accuracy(arch_str: str) -> float:
     return 40.0 + 8.0 * arch_str.count("nor_conv_3x3") + 4.0 * arch_str.count("nor_conv_1x1") - 6.0 * arch_str.count("none")
 
 
-def time_searches(bench: NB201Benchmark, algo: str, runs: int, budget: float) -> None:
+def time_searches(bench: NB201Benchmark, algo: str, options: dict[str, object], runs: int, budget: float) -> None:
     evaluator = BenchmarkEvaluator(bench, "cifar10")  # builds the per-table look-up lists once
     trials = 0
     start = time.perf_counter()
     for seed in range(runs):
         evaluator.seed = seed
-        result = run_trials(create_optimizer(algo, evaluator.space, seed, **SCRIPT_OPTIONS[algo]), evaluator,
+        result = run_trials(create_optimizer(algo, evaluator.space, seed, **options), evaluator,
                             time_budget=budget)
         trials += len(result.trials)
     seconds = time.perf_counter() - start
@@ -153,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=500, help="searches per algorithm")
     parser.add_argument("--time-budget", type=float, default=12000.0, help="simulated seconds per search")
-    parser.add_argument("--algos", nargs="+", default=["rea"], choices=list(SCRIPT_OPTIONS), help="algorithms to time")
+    parser.add_argument("--algos", nargs="+", default=["rea"], choices=OPTIMIZERS.names(), help="algorithms to time")
+    parser.add_argument("--option", action="append", default=None, metavar="ALGO.NAME=VALUE",
+                        help="an optimiser option (repeatable; default: the launchers' own, " + " ".join(LAUNCHER_OPTIONS) + ")")
     parser.add_argument("--proxy-cells", type=int, default=20, help="cells scored per proxy (0: skip the proxies)")
     parser.add_argument("--channel", type=int, default=16, help="proxy network channels C")
     parser.add_argument("--num-cells", type=int, default=5, help="proxy network cells per stage N")
@@ -177,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         BenchmarkEvaluator(bench, "cifar10")
         emit_benchmark("multitrial", "benchmark_evaluator_setup", round(time.perf_counter() - start, 3), "s", device="cpu")
+        options = parse_options(list(LAUNCHER_OPTIONS) if args.option is None else args.option, args.algos)
         for algo in args.algos:
-            time_searches(bench, algo, args.runs, args.time_budget)
+            time_searches(bench, algo, options[algo], args.runs, args.time_budget)
         work = scratch or Path(tempfile.mkdtemp(prefix="multitrial-bench-"))
         if args.original is None:
             time_end_to_end(path, work, args.runs, args.time_budget)
