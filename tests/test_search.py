@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from autodl.algorithms import ALGORITHMS, create_algorithm
+from autodl.algorithms.oneshot import SearchTask
 from autodl.algorithms.oneshot.enas import reinforce_loss
 from autodl.algorithms.oneshot.gdas import gumbel_hard
 from autodl.algorithms.oneshot.run import load_search_recipe, run_search, supernet_config
@@ -71,22 +72,12 @@ def derive_by_hand(tables, op_lists):
     return Genotype(cells[0], (2, 3, 4, 5), cells[1], (2, 3, 4, 5))
 
 
-def distribution_by_hand(name, alpha):
-    """The op distribution of an edge's logits: DrNAS's Dirichlet mean (elu(alpha) + 1) / sum, else softmax."""
-    if name == "drnas":
-        concentration = F.elu(alpha) + 1
-        return concentration / concentration.sum(dim=-1, keepdim=True)
-    return F.softmax(alpha, dim=-1)
-
-
-def edge_weights_by_hand(name, task):
-    """PC-DARTS's edge weights: the softmax of each node's betas (NB201 nodes of 1, 2, 3 edges, NASNet 2 to 5),
-    one vector per op table; ones for the other searches."""
-    extras = task.supernet.extra_arch_parameters()
-    if name != "pc-darts" or not extras:
-        return [torch.ones(len(a)) for a in task.arch_parameters]
-    sizes = [1, 2, 3] if task.supernet.space == "nas-bench-201" else [2, 3, 4, 5]
-    return [torch.cat([F.softmax(chunk, dim=0) for chunk in extras[n].detach().split(sizes)]) for n in sorted(extras)]
+def own_tables(task) -> bool:
+    """Whether ``task`` derives its cell from the base's tables (softmax of its op logits): an algorithm that
+    overrides them (PC-DARTS's edge weights, NASP's parameters, DrNAS's Dirichlet mean, ENAS's controller)
+    checks its own tables in its own tests."""
+    hooks = ("derivation_tables", "arch_probabilities", "softmax_weights")
+    return all(getattr(type(task), hook) is getattr(SearchTask, hook) for hook in hooks)
 
 
 STEP_CASES = [pytest.param(name, space, marks=() if (name, space) in fast_steps_cases(CASES) else pytest.mark.slow)
@@ -110,16 +101,15 @@ def test_two_search_steps_train_the_supernet_and_derive_an_architecture(name, sp
     record = task.end_epoch(0, 3)
     arch = task.current_arch()
     assert isinstance(arch, Arch if space == "nas-bench-201" else Genotype)
+    # the recorded distribution is the task's (to its 6 decimals); the base's is softmax(alpha) by hand
+    probs = [p.double() for p in task.arch_probabilities()]
+    if own_tables(task):
+        assert all(torch.allclose(p, F.softmax(a.detach().double(), dim=-1)) for p, a in zip(probs, task.arch_parameters))
+    assert all(np.abs(np.array(r) - p.cpu().numpy()).max() <= 1e-6 for r, p in zip(record["arch_probs"], probs))
     if task.selected is not None:  # a selected candidate (SETN, RSPS, ENAS): its own tests check the choice
         expected = task.selected
-    elif name.startswith("nasp"):  # NASP's cell is that of its parameters themselves (it has no softmax)
-        expected = derive_by_hand([a.detach().tolist() for a in task.arch_parameters], task.supernet.op_lists)
-    else:  # derived from softmax(alpha) (DrNAS: the Dirichlet mean), which is also the recorded distribution
-        # (to its 6 decimals); PC-DARTS weights each edge's row by the softmax of its node's betas
-        probs = [distribution_by_hand(name, a.detach()) for a in task.arch_parameters]
-        assert all(np.abs(np.array(r) - p.numpy()).max() <= 1e-6 for r, p in zip(record["arch_probs"], probs))
-        tables = [p * e[:, None] for p, e in zip(probs, edge_weights_by_hand(name, task))]
-        expected = derive_by_hand([t.tolist() for t in tables], task.supernet.op_lists)
+    else:  # the space's rule, by hand, on the tables the task derives from
+        expected = derive_by_hand([t.tolist() for t in task.derivation_tables()], task.supernet.op_lists)
     assert record["arch"] == (str(expected) if isinstance(expected, Arch) else expected.to_dict())
     assert 0.0 <= record["skip_fraction"] <= 1.0 and 0.0 <= record["none_fraction"] <= 1.0
     assert 0.0 < record["arch_entropy"] <= np.log(max(ops for _, ops in task.arch_shapes)) + 1e-6
@@ -451,7 +441,6 @@ def test_a_new_algorithms_settings_become_its_flags_and_its_config(tmp_path, mon
     algorithm's flag is refused in one line."""
     import json
 
-    from autodl.algorithms.oneshot import SearchTask
     from autodl.algorithms.registry import AlgorithmSpec
     from autodl.config import SearchConfig, setting
     from autodl.errors import ConfigError

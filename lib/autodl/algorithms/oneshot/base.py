@@ -106,9 +106,14 @@ class SearchTask(Task):
         """The architecture distribution, one (edges x ops) tensor per architecture tensor."""
         return [w.detach() for w in self.softmax_weights()]
 
+    def derivation_tables(self) -> list[torch.Tensor]:
+        """The (edges x ops) tables the cell is derived from by the space's rule (default:
+        :meth:`arch_probabilities`; PC-DARTS weights them by its edge normalisation, NASP takes its parameters)."""
+        return self.arch_probabilities()
+
     def current_arch(self) -> Arch | Genotype:
-        """The architecture the search holds now (default: derived from :meth:`arch_probabilities`)."""
-        return self.selected if self.selected is not None else self.supernet.derive(self.arch_probabilities())
+        """The architecture the search holds now: a selected candidate, else derived from :meth:`derivation_tables`."""
+        return self.selected if self.selected is not None else self.supernet.derive(self.derivation_tables())
 
     def arch_of(self, indices: Sequence[Sequence[int]]) -> Arch | Genotype:
         """The discrete architecture of sampled op indices (a NASNet genotype keeps the two strongest

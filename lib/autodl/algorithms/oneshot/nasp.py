@@ -104,10 +104,9 @@ class NASP(SearchTask):
         return [torch.where(r.sum(-1, keepdim=True) > 0, r / r.sum(-1, keepdim=True).clamp_min(1e-12),
                             torch.full_like(r, 1.0 / r.shape[-1])) for r in rows]
 
-    def current_arch(self):
-        """The genotype / cell of the parameters themselves (the DARTS rule on the NASNet space)."""
-        return self.selected if self.selected is not None else self.supernet.derive(
-            [alpha.detach() for alpha in self.arch_parameters])
+    def derivation_tables(self) -> list[torch.Tensor]:
+        """The parameters themselves (the DARTS rule on the NASNet space ranks them, not a softmax)."""
+        return [alpha.detach() for alpha in self.arch_parameters]
 
     def select(self, epoch: int) -> dict[str, Any]:
         """The discrete architecture on the valid set."""

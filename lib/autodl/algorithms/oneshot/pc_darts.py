@@ -32,8 +32,6 @@ from ...models import register_model
 from ...models.mixed import MixedEdge
 from ...models.supernet_nasnet import NASNetSearchCell, NASNetSuperNet
 from ...models.supernet_nb201 import EdgeCell, NB201SuperNet
-from ...spaces.nasnet import Genotype
-from ...spaces.nb201 import Arch
 from ..registry import register_algorithm
 from .darts import DARTS, DARTSSettings
 
@@ -164,9 +162,9 @@ class PCDARTS(DARTS):
                     zip(self.arch_parameters, self.arch_shapes)]
         return [node_softmax(extras[name].detach(), NODE_EDGES[space]) for name in BETA_NAMES[space]]
 
-    def current_arch(self) -> Arch | Genotype:
-        """The cell of ``softmax(alpha) * softmax(beta)`` (the official derivation)."""
-        return self.supernet.derive([p * e.unsqueeze(1) for p, e in zip(self.arch_probabilities(), self.edge_weights())])
+    def derivation_tables(self) -> list[torch.Tensor]:
+        """``softmax(alpha) * softmax(beta)``: the official derivation."""
+        return [p * e.unsqueeze(1) for p, e in zip(self.arch_probabilities(), self.edge_weights())]
 
     def describe_arch(self) -> dict[str, Any]:
         return {**super().describe_arch(),
