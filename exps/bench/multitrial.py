@@ -62,12 +62,6 @@ else:
 """
 """Writes the full-size official-layout .pth unless it exists, and its store (in a subprocess: the ~4 GB of the
 loaded file are freed afterwards)."""
-LAUNCHER_OPTIONS = ("reinforce.learning_rate=0.5", "bohb.n_iters=50", "bohb.num_samples=4", "bohb.random_fraction=0",
-                    "bohb.min_bandwidth=0.3")
-"""The options the launchers (scripts-search/algos/*.sh) set that differ from the optimisers' defaults: the
-default of ``--option``, so each algorithm is timed as its launcher runs it."""
-
-
 def parse_options(items: list[str], algos: list[str]) -> dict[str, dict[str, object]]:
     """``ALGO.NAME=VALUE`` items (VALUE as JSON, else a string) -> the options of each algorithm in ``algos``."""
     options: dict[str, dict[str, object]] = {algo: {} for algo in algos}
@@ -172,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=500, help="searches per algorithm")
     parser.add_argument("--time-budget", type=float, default=12000.0, help="simulated seconds per search")
     parser.add_argument("--algos", nargs="+", default=["rea"], choices=OPTIMIZERS.names(), help="algorithms to time")
-    parser.add_argument("--option", action="append", default=None, metavar="ALGO.NAME=VALUE",
-                        help="an optimiser option (repeatable; default: the launchers' own, " + " ".join(LAUNCHER_OPTIONS) + ")")
+    parser.add_argument("--option", action="append", default=[], metavar="ALGO.NAME=VALUE",
+                        help="an optimiser option (repeatable; default: the optimiser's own), e.g. as the launchers "
+                             "set them: reinforce.learning_rate=0.5 bohb.n_iters=50 bohb.num_samples=4 "
+                             "bohb.random_fraction=0 bohb.min_bandwidth=0.3")
     parser.add_argument("--proxy-cells", type=int, default=20, help="cells scored per proxy (0: skip the proxies)")
     parser.add_argument("--channel", type=int, default=16, help="proxy network channels C")
     parser.add_argument("--num-cells", type=int, default=5, help="proxy network cells per stage N")
@@ -197,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         BenchmarkEvaluator(bench, "cifar10")
         emit_benchmark("multitrial", "benchmark_evaluator_setup", round(time.perf_counter() - start, 3), "s", device="cpu")
-        options = parse_options(list(LAUNCHER_OPTIONS) if args.option is None else args.option, args.algos)
+        options = parse_options(args.option, args.algos)
         for algo in args.algos:
             time_searches(bench, algo, options[algo], args.runs, args.time_budget)
         work = scratch or Path(tempfile.mkdtemp(prefix="multitrial-bench-"))
