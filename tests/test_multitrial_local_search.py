@@ -10,9 +10,9 @@ import pytest
 from autodl.algorithms.multitrial import (BenchmarkEvaluator, Evaluation, Evaluator, HyperSpace, NB201Space,
                                           create_optimizer, run_trials)
 from autodl.algorithms.multitrial.optimizers.local_search import neighbours
-from autodl.benchmarks.nb201 import NB201Benchmark
-from autodl.benchmarks.nb201.synthetic import write_synthetic_store
 from autodl.spaces.nb201 import EDGES, OP_NAMES, Arch
+
+from test_multitrial import bench, known_accuracy  # noqa: F401  (bench: the known-function store fixture)
 
 CONV3, POOL = Arch((3,) * 6), Arch((4,) * 6)  # every edge nor_conv_3x3 / every edge avg_pool_3x3
 
@@ -110,17 +110,6 @@ def test_a_tiny_space_is_searched_cell_by_cell_and_then_the_search_ends():
     assert result.stopped == "exhausted" and len(result.trials) == 27
     assert {tuple(t.candidate.values()) for t in result.trials} == set(itertools.product([0, 1, 2], repeat=3))
     assert result.best == {"a": 0, "b": 0, "c": 0}
-
-
-def known_accuracy(arch_str):
-    ops = Arch.from_str(arch_str).op_indices
-    return 40.0 + 8.0 * ops.count(3) + 4.0 * ops.count(2) - 6.0 * ops.count(0)
-
-
-@pytest.fixture(scope="module")
-def bench(tmp_path_factory):
-    path = write_synthetic_store(tmp_path_factory.mktemp("known") / "store", epochs=(12, 20), accuracy=known_accuracy)
-    return NB201Benchmark.open(path)
 
 
 @pytest.mark.slow
