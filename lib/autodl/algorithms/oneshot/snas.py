@@ -16,22 +16,18 @@ from typing import Any
 
 import torch
 
-from ...config import SearchConfig, setting
-from ...errors import ConfigError
+from ...config import setting
 from ..registry import register_algorithm
 from .base import SearchTask
-from .gdas import gumbel_softmax
+from .gdas import GDASSettings, gumbel_softmax
 
 
 @dataclass(frozen=True)
-class SNASSettings(SearchConfig):
+class SNASSettings(GDASSettings):
+    """GDAS's temperature settings (and their check) with the official SNAS code's defaults."""
+
     tau_max: float = setting(1.0, "SNAS: the temperature tau_0 the linear schedule starts from (1, the official code)")
     tau_min: float = setting(0.03, "SNAS: the temperature of the last epoch (0.03, the official code)")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 < self.tau_min <= self.tau_max:
-            raise ConfigError(f"need 0 < tau_min <= tau_max, got tau_min={self.tau_min}, tau_max={self.tau_max}")
 
 
 def temperature(epoch: int, total_epochs: int, tau_max: float, tau_min: float) -> float:
