@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from autodl.algorithms.multitrial.curves import CURVES_PNG, PLOT_HINT
-from autodl.plotting import Plotter
+from autodl.plotting import Plotter, plot_curves
 from autodl.benchmarks.nb201 import NB201Benchmark
 from autodl.benchmarks.nb201.synthetic import write_synthetic_store
 from autodl.cli import run_main
@@ -113,6 +113,12 @@ def test_a_plotter_draws_in_its_child_and_says_when_matplotlib_is_missing(tmp_pa
     with Plotter() as plotter:
         drawn = plotter.plot(tmp_path / "drawn.png", *job)
     assert drawn == (importlib.util.find_spec("matplotlib") is not None) == (tmp_path / "drawn.png").is_file()
+    if drawn:  # the child's warm-up drawing leaves nothing behind: its PNG is this process's, byte for byte
+        assert plot_curves(tmp_path / "here.png", *job)
+        assert (tmp_path / "drawn.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+        with Plotter() as plotter, pytest.raises(RuntimeError, match=r"^the process drawing .*here.png.x.png failed: "
+                                                                     r"autodl.errors.OutputPathError: .* is a file, not a directory"):
+            plotter.plot(tmp_path / "here.png" / "x.png", *job)  # a file as its folder: the child's error, one line
     (tmp_path / "blocker").mkdir()
     (tmp_path / "blocker" / "sitecustomize.py").write_text("import sys\nsys.modules['matplotlib'] = None\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path / "blocker"), os.environ.get("PYTHONPATH")])))
