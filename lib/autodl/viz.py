@@ -193,11 +193,17 @@ def _points_in(box: tuple[float, ...], points: np.ndarray) -> int:
                 & (points[:, 1] >= box[1]) & (points[:, 1] <= box[3])).sum())
 
 
+def _visible(curve: np.ndarray, source: _Node, target: _Node) -> np.ndarray:
+    """The part of ``curve`` outside its two boxes."""
+    indices = np.flatnonzero(~_inside(curve, source) & ~_inside(curve, target))
+    return curve[indices[0]:indices[-1] + 1] if len(indices) >= 2 else curve
+
+
 def _free_spot(edge: _Edge, curve: np.ndarray, others: list[np.ndarray],
-               taken: list[tuple[float, ...]]) -> tuple[float, float]:
-    """The point along ``curve`` for the label of ``edge``: the least overlap with ``taken`` boxes (nodes,
-    placed labels), then the fewest points of ``others`` (the other edges' lines) under it, then the nearest
-    to ``edge.label_t``; marks it taken."""
+               taken: list[tuple[float, ...]]) -> tuple[tuple[float, int, float], tuple[float, float]]:
+    """The point along ``curve`` for the label of ``edge`` and its cost: the least overlap with ``taken`` boxes
+    (nodes, placed labels), then the fewest points of ``others`` (the other edges' lines) under it, then the
+    nearest to ``edge.label_t``."""
     def cost(t: float) -> tuple[float, int, float]:
         box = _label_box(edge.label, *curve[int(round(t * (len(curve) - 1)))])
         return (sum(_overlap(box, other) for other in taken), sum(_points_in(box, line) for line in others),
@@ -205,29 +211,44 @@ def _free_spot(edge: _Edge, curve: np.ndarray, others: list[np.ndarray],
 
     best = min(np.linspace(0.2, 0.8, 25), key=cost)
     spot = curve[int(round(best * (len(curve) - 1)))]
-    taken.append(_label_box(edge.label, *spot))
-    return float(spot[0]), float(spot[1])
+    return cost(best), (float(spot[0]), float(spot[1]))
+
+
+BEND_STEPS = (0.0, 40.0, -40.0, 80.0, -80.0)
+"""Changes of a labelled edge's bend tried, in this order, while its label has another line under it."""
 
 
 def _place(drawing: CellDrawing) -> tuple[list[_Placed], tuple[float, float, float, float]]:
-    """Clip every edge to its boxes, put every label where no other line runs under it (where possible),
-    and compute the drawing's bounding box (x0, y0, x1, y1)."""
+    """Clip every edge to its boxes, put every label where no other line runs under it (where possible: the
+    edge's own bend first, then the bends of :data:`BEND_STEPS` whose line runs under no placed label), and
+    compute the drawing's bounding box (x0, y0, x1, y1)."""
     nodes = {node.key: node for node in drawing.nodes}
     taken = [(n.x - n.half_width - 4, n.y - BOX_HEIGHT / 2 - 4, n.x + n.half_width + 4, n.y + BOX_HEIGHT / 2 + 4)
              for n in drawing.nodes]
-    curves, visible_parts = [], []
-    for edge in drawing.edges:
-        source, target = nodes[edge.source], nodes[edge.target]
-        curve = _curve((source.x, source.y), (target.x, target.y), edge.bend)
-        indices = np.flatnonzero(~_inside(curve, source) & ~_inside(curve, target))
-        curves.append(curve)
-        visible_parts.append(curve[indices[0]:indices[-1] + 1] if len(indices) >= 2 else curve)
+    ends = [(nodes[edge.source], nodes[edge.target]) for edge in drawing.edges]
+    curves = [_curve((a.x, a.y), (b.x, b.y), edge.bend) for edge, (a, b) in zip(drawing.edges, ends)]
+    visible_parts = [_visible(curve, a, b) for curve, (a, b) in zip(curves, ends)]
     placed = []
-    for k, (edge, curve, points) in enumerate(zip(drawing.edges, curves, visible_parts)):
-        label_at = tuple(curve[int(round(edge.label_t * (len(curve) - 1)))])
+    for k, edge in enumerate(drawing.edges):
+        label_at = tuple(curves[k][int(round(edge.label_t * (len(curves[k]) - 1)))])
         if edge.label:
-            label_at = _free_spot(edge, curve, visible_parts[:k] + visible_parts[k + 1:], taken)
-        placed.append(_Placed(edge, points, label_at))
+            labels = taken[len(drawing.nodes):]
+            others = visible_parts[:k] + visible_parts[k + 1:]
+            best = None
+            for step in BEND_STEPS:
+                (a, b) = ends[k]
+                curve = _curve((a.x, a.y), (b.x, b.y), edge.bend + step)
+                part = _visible(curve, a, b)
+                if step and any(_points_in(box, part) for box in labels):
+                    continue  # the new line would run under a label placed before
+                cost, spot = _free_spot(edge, curve, others, taken)
+                if best is None or cost < best[0]:
+                    best = (cost, spot, curve, part)
+                if best[0][1] == 0:  # no other line under the label
+                    break
+            _, label_at, curves[k], visible_parts[k] = best
+            taken.append(_label_box(edge.label, *label_at))
+        placed.append(_Placed(edge, visible_parts[k], label_at))
     xs = [n.x - n.half_width for n in drawing.nodes] + [n.x + n.half_width for n in drawing.nodes]
     ys = [n.y - BOX_HEIGHT for n in drawing.nodes] + [n.y + BOX_HEIGHT for n in drawing.nodes]
     for item in placed:
