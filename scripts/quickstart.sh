@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The quick start: search a NAS-Bench-201 cell with first-order DARTS on the built-in digits data (16x16),
-# retrain the found cell from scratch, draw it and print a summary; about 2 minutes on 2 CPU cores, no
+# retrain the found cell from scratch, draw it and print a summary; about 2 minutes on one CPU core, no
 # download. The architecture learning rate is 10x the recipe's (3e-4) so that 30 short epochs move it.
 #   bash scripts/quickstart.sh [OUTPUT_DIR]        (default: output/quickstart; re-running resumes)
 set -euo pipefail
@@ -9,6 +9,10 @@ if [ "$#" -gt 1 ]; then
   exit 2
 fi
 here=$(cd "$(dirname "$0")/.." && pwd)
+# One CPU thread unless OMP_NUM_THREADS says otherwise: the networks are tiny (a second thread gained 17% on
+# an idle 2-core machine) and with another thread, each op waits for it whenever the other core is busy
+# (22x slower then: 292 s instead of 13 s for 3 search epochs; docs/TRAINING.md, "CPU threads").
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 out=${1:-output/quickstart}
 
 python "$here/exps/search-cell.py" --algo darts-v1 --space nas-bench-201 --dataset digits16 \

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_quickstart_searches_retrains_draws_and_summarizes(tmp_path):
-    env = dict(os.environ, SEARCH_EPOCHS="2", RETRAIN_EPOCHS="1")
+    env = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
+    env.update(SEARCH_EPOCHS="2", RETRAIN_EPOCHS="1")
     done = subprocess.run(["bash", str(ROOT / "scripts" / "quickstart.sh"), str(tmp_path / "qs")], env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -28,5 +29,9 @@ def test_quickstart_searches_retrains_draws_and_summarizes(tmp_path):
     assert json.loads((tmp_path / "qs" / "search" / "config.json").read_text())["search"]["arch_LR"] == 3e-3
     assert "retrained        test top-1" in done.stdout and "after 2 epochs" in done.stdout  # 1 + 1 warm-up
     assert (tmp_path / "qs" / "search" / "cell.png").is_file() and (tmp_path / "qs" / "search" / "arch-history.png").is_file()
+    for run in ("search", "retrain"):  # one thread by default: a busy second core cannot stall every op
+        environment = next(line for line in (tmp_path / "qs" / run / "log.txt").read_text().splitlines()
+                           if " environment {" in line)
+        assert json.loads(environment[environment.index("{"):])["threads"] == 1
     usage = subprocess.run(["bash", str(ROOT / "scripts" / "quickstart.sh"), "a", "b"], capture_output=True, text=True)
     assert usage.returncode == 2 and "usage: bash" in usage.stderr

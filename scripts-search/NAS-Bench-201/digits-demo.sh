@@ -9,6 +9,10 @@ if [ "$#" -gt 1 ]; then
   exit 2
 fi
 out=${1:-./output/NB201-digits-demo}
+# One CPU thread unless OMP_NUM_THREADS says otherwise: the networks are tiny (a second thread gained 17% on
+# an idle 2-core machine) and with another thread, each op waits for it whenever the other core is busy
+# (22x slower then: 292 s instead of 13 s for 3 search epochs; docs/TRAINING.md, "CPU threads").
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build="$here/exps/NAS-Bench-201/build.py"
 common=(--save-dir "$out/results" --srange 0 5 --settings digits-valid digits digits-halves
