@@ -16,7 +16,10 @@ def test_ctrl_c_is_one_line_saying_how_to_resume_and_logged(tmp_path):
                ROOT / "configs" / "archs" / "CIFAR-SmallCNN.json", "--optim", ROOT / "configs" / "opts" / "digits-E10-W1-COS.json",
                "--epochs", "20", "--warmup", "0", "--batch-size", "16", "--workers", "2", "--seed", "1", "--device", "cpu",
                "--quiet", "--save-dir", run]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # SIGINT at its default in the child, as in a terminal: a suite started as a background job of a shell without
+    # job control (`nohup pytest &` in a script) inherits SIGINT ignored, and Python then never sees Ctrl-C
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (run / "metrics.jsonl").is_file():  # the first epoch is checkpointed, the second is under way
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()

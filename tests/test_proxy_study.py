@@ -4,6 +4,7 @@ resume after SIGKILL of a real process, and its one-line errors."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import re
@@ -62,7 +63,8 @@ def test_a_study_on_the_digits_benchmark_reports_every_proxy_and_both_baselines(
     table = (tmp_path / "study" / "correlations.md").read_text().splitlines()
     assert table[0] == "| measure | Spearman rho | Kendall tau-b |" and [line.split(" | ")[0] for line in table[2:]] == \
         [f"| {name}" for name in MEASURES]
-    assert sorted(p.name for p in (tmp_path / "study").glob("scatter-*.png")) == sorted(f"scatter-{m}.png" for m in MEASURES)
+    plots = sorted(f"scatter-{m}.png" for m in MEASURES) if importlib.util.find_spec("matplotlib") else []
+    assert sorted(p.name for p in (tmp_path / "study").glob("scatter-*.png")) == plots  # the README's test extra has none
     # the sample: 4 distinct evaluated cells drawn by the seed, with the paper's accuracy (hp 200, seed mean, test)
     bench = NB201Benchmark.open(digits_store)
     assert len(set(result.indexes)) == 4 and set(result.indexes) <= set(range(5))

@@ -18,7 +18,7 @@ from .utils import atomic_write
 PLOT_HINT = "matplotlib is not installed; pip install -e .[plot] to draw it"
 
 
-def _pyplot() -> ModuleType | None:
+def pyplot() -> ModuleType | None:
     """``matplotlib.pyplot`` on the Agg back-end, or None when matplotlib is not installed."""
     try:
         import matplotlib
@@ -34,7 +34,7 @@ def plot_curves(path: str | os.PathLike, curves: dict[str, list[dict[str, float 
                 ylabel: str, metric: str) -> bool:
     """Plot the mean (line) and std (band) of ``metric`` of every labelled curve in one PNG at ``path``;
     False, writing nothing, when matplotlib is not installed."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return False
     atomic_write(Path(path), lambda tmp: _draw(plt, tmp, curves, xlabel, ylabel, metric))
@@ -100,7 +100,7 @@ class Plotter:
 def serve() -> None:
     """The child of :class:`Plotter`: import matplotlib, then draw the job read from stdin (nothing: exit) and
     print ``drawn`` or ``missing`` (no matplotlib)."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is not None:  # a first drawing loads the font and fills matplotlib's caches while the parent still works
         curve = [{"time_s": 0.0, "mean_y": 0.0, "std_y": 0.0}, {"time_s": 1.0, "mean_y": 1.0, "std_y": 0.5}]
         _draw(plt, io.BytesIO(), {"warm-up 0.5%": curve}, "time (s)", "accuracy (%)", "y")

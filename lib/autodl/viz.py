@@ -627,7 +627,7 @@ def render_history_png(figure: HistoryFigure) -> np.ndarray:
     for edge, panel in enumerate(figure.panels):
         x0 = side + (edge % columns) * cell_w + left
         y0 = head + (edge // columns) * cell_h + top
-        (low, high), span = panel.ylim, panel.ylim[1] - panel.ylim[0]
+        high, span = panel.ylim[1], panel.ylim[1] - panel.ylim[0]
         cv2.putText(image, panel.title, (x0, y0 - 8), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
         ystep = panel.yticks[1] - panel.yticks[0] if len(panel.yticks) > 1 else span
         for level in panel.yticks:

@@ -31,6 +31,7 @@ import torch
 from ...benchmarks.nb201 import NB201Benchmark
 from ...engine.flops import count_flops, count_parameters
 from ...errors import CheckpointError, ConfigError
+from ...plotting import pyplot
 from ...spaces.nb201 import Arch
 from ...utils import atomic_write, atomic_write_text, make_dirs
 from .backends import Backend
@@ -293,13 +294,9 @@ def write_outputs(result: StudyResult, folder: Path) -> bool:
 def plot_scatter(path: Path, result: StudyResult, name: str) -> bool:
     """Accuracy against ``name``'s score, one point per cell (cells whose proxy is undefined, scored -1e30, are
     left out and counted in the title); a log x axis for non-negative scores spanning two decades or more."""
-    try:
-        import matplotlib
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     scores, keep = result.scores[name], result.scores[name] > UNDEFINED
     figure, axis = plt.subplots(figsize=(5, 4))
     axis.scatter(scores[keep], result.accuracies[keep], s=8, alpha=0.6)
