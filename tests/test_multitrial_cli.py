@@ -200,6 +200,11 @@ def test_a_count_option_below_1_is_one_line_and_exit_2(store, algo, name, tmp_pa
     (["--algo", "rea", "--benchmark", "STORE", "--dataset", "mnist"], "unknown benchmark dataset 'mnist'"),
     (["--algo", "rea", "--benchmark", "/nonexistent.pth"], "does not exist"),
     (["--algo", "rea", "--benchmark", "STORE", "--dataset", None], "the benchmark evaluator needs --dataset"),
+    (["--algo", "rea", "--evaluator", "proxy", "--dataset", "cifar11"], "unknown dataset 'cifar11'"),
+    (["--algo", "rea", "--evaluator", "proxy", "--benchmark", "STORE", "--dataset", "digits16"],
+     "unknown benchmark dataset 'digits16'"),
+    (["--algo", "rea", "--evaluator", "proxy", "--proxy-data", "cifar11"], "unknown proxy data 'cifar11'"),
+    (["--algo", "random", "--evaluator", "training", "--dataset", "cifar11"], "unknown dataset 'cifar11'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(store, argv, message, tmp_path, capsys):
     argv = [str(store) if a == "STORE" else a for a in argv]

@@ -17,7 +17,7 @@ from typing import Any
 
 from ...benchmarks.nb201 import NB201Benchmark
 from ...benchmarks.nb201.common import REPORTING, SIMULATE_DATASETS, BenchmarkError
-from ...errors import require_one_of
+from ...errors import ConfigError, require_one_of
 from ...spaces.nb201 import EDGES, NUM_ARCHS, OP_NAMES, Arch, enumeration_position
 from .settings import SearchSettings
 from .space import NB201Space, SearchSpace
@@ -123,6 +123,14 @@ class BenchmarkEvaluator(Evaluator):
 def open_benchmark(path: str) -> NB201Benchmark:
     """The benchmark at ``path``, opened once per process (the searches of ``--runs`` share it)."""
     return NB201Benchmark.open(path)
+
+
+def check(settings: SearchSettings) -> None:
+    """Refuse a benchmark search's bad settings before anything is written (each evaluator module has one)."""
+    if settings.benchmark is None:
+        raise ConfigError("the benchmark evaluator needs --benchmark PATH (a NAS-Bench-201 store or .pth); "
+                          "without one use --evaluator training or --evaluator proxy")
+    require_one_of("benchmark dataset", settings.dataset, SIMULATE_DATASETS)
 
 
 def from_settings(settings: SearchSettings, seed: int, save_dir: str | os.PathLike | None) -> BenchmarkEvaluator:

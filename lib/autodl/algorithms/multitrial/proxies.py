@@ -26,7 +26,7 @@ from torch import nn
 
 from ...benchmarks.nb201 import NB201Benchmark
 from ...benchmarks.nb201.common import SIMULATE_DATASETS
-from ...data import get_datasets, with_transform
+from ...data import DATASETS, get_datasets, with_transform
 from ...errors import ConfigError, require_one_of
 from ...models import create_model
 from ...spaces.nb201 import Arch
@@ -179,6 +179,16 @@ def cached_batch(dataset: str, size: int, data_path: str | None) -> tuple[torch.
     """:func:`fixed_batch` (seed 0) and the dataset's number of classes, read once per process."""
     inputs, targets = fixed_batch(dataset, size, data_path)
     return inputs, targets, get_datasets(dataset, data_path).num_classes
+
+
+def check(settings: SearchSettings) -> None:
+    """Refuse a proxy search's bad settings before anything is written: ``--dataset`` names the benchmark
+    accuracies the proxies are correlated with (with ``--benchmark``), else a dataset; the batch's data too."""
+    if settings.benchmark is not None:
+        require_one_of("benchmark dataset", settings.dataset, SIMULATE_DATASETS)
+    else:
+        require_one_of("dataset", settings.dataset, DATASETS.names())
+    require_one_of("proxy data", settings.proxy_data, DATASETS.names())
 
 
 def from_settings(settings: SearchSettings, seed: int, save_dir: str | os.PathLike | None) -> ProxyEvaluator:

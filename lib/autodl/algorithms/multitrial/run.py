@@ -17,7 +17,6 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 
-from ...benchmarks.nb201.common import SIMULATE_DATASETS
 from ...benchmarks.nb201.modern import REPORT_SPLIT
 from ...errors import ConfigError, require_one_of
 from ...plotting import Plotter, plot_curves
@@ -42,11 +41,7 @@ def check_settings(settings: SearchSettings) -> None:
     require_one_of("evaluator", settings.evaluator, list(EVALUATORS))
     if settings.time_budget is None and settings.max_trials is None:
         raise ConfigError("a search needs --time-budget or --max-trials; give one")
-    if settings.evaluator == "benchmark":
-        if settings.benchmark is None:
-            raise ConfigError("the benchmark evaluator needs --benchmark PATH (a NAS-Bench-201 store or .pth); "
-                              "without one use --evaluator training or --evaluator proxy")
-        require_one_of("benchmark dataset", settings.dataset, SIMULATE_DATASETS)
+    evaluator_module(settings.evaluator).check(settings)
     if settings.multi_fidelity and settings.evaluator != "benchmark":
         raise ConfigError("--multi-fidelity applies to the benchmark evaluator; the training evaluator always "
                           "trains for BOHB's budget")

@@ -14,7 +14,8 @@ from typing import Any
 EVALUATORS = {"benchmark": "autodl.algorithms.multitrial.evaluators",
               "training": "autodl.algorithms.multitrial.training",
               "proxy": "autodl.algorithms.multitrial.proxies"}
-"""Evaluator name -> the module that builds it from :class:`SearchSettings` (its ``from_settings``)."""
+"""Evaluator name -> the module that builds it from :class:`SearchSettings`: its ``check(settings)`` refuses bad
+settings before anything is written, its ``from_settings(settings, seed, save_dir)`` builds the evaluator."""
 
 PROXY_NAMES = ("naswot", "synflow", "snip", "grad_norm", "jacob_cov")
 """The zero-cost proxies of :data:`autodl.algorithms.multitrial.proxies.PROXIES`, named here for the command

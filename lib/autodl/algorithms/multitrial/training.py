@@ -10,7 +10,8 @@ from typing import Any
 
 from ...config import OptimConfig, load_config
 from ...engine.trial import score_recipe
-from ...errors import ConfigError
+from ...data import DATASETS
+from ...errors import ConfigError, require_one_of
 from ...spaces.nb201 import Arch
 from .evaluators import Evaluation, Evaluator
 from .settings import SearchSettings
@@ -45,6 +46,11 @@ class TrainingEvaluator(Evaluator):
     def describe(self) -> dict[str, Any]:
         return {"kind": "training", "dataset": self.dataset, "recipe": dataclasses.asdict(self.recipe),
                 "seed": self.seed, "channel": self.channel, "num_cells": self.num_cells, "device": self.device}
+
+
+def check(settings: SearchSettings) -> None:
+    """Refuse a training search's bad settings before anything is written."""
+    require_one_of("dataset", settings.dataset, DATASETS.names())
 
 
 def from_settings(settings: SearchSettings, seed: int, save_dir: str | os.PathLike | None) -> TrainingEvaluator:
