@@ -61,8 +61,9 @@ def _draw(plt: ModuleType, target: Any, curves: dict[str, list[dict[str, float |
 class Plotter:
     """:func:`plot_curves` in a child interpreter started with the plotter; :meth:`plot` sends it the curves and
     waits for its answer (the PNG written), not for its exit.  The child draws a throwaway figure as soon as
-    matplotlib is imported, so the real drawing finds the font loaded (same PNG, 20 ms sooner).  Leaving it as a context manager (or :meth:`close`) ends a child given nothing to draw;
-    a parent that exits without either closes the child's stdin, which ends it too."""
+    matplotlib is imported, so the real drawing finds the font loaded (same PNG, 20 ms sooner).  Leaving it as a
+    context manager (or :meth:`close`) ends a child given nothing to draw; a parent that exits without either
+    closes the child's stdin, which ends it too."""
 
     def __init__(self) -> None:
         self._child = subprocess.Popen([sys.executable, "-c", "from autodl.plotting import serve; serve()"],

@@ -234,11 +234,10 @@ def _place(drawing: CellDrawing) -> tuple[list[_Placed], tuple[float, float, flo
         if edge.label:
             labels = taken[len(drawing.nodes):]
             others = visible_parts[:k] + visible_parts[k + 1:]
-            best = None
+            (a, b), best = ends[k], None
             for step in BEND_STEPS:
-                (a, b) = ends[k]
-                curve = _curve((a.x, a.y), (b.x, b.y), edge.bend + step)
-                part = _visible(curve, a, b)
+                curve = curves[k] if step == 0 else _curve((a.x, a.y), (b.x, b.y), edge.bend + step)
+                part = visible_parts[k] if step == 0 else _visible(curve, a, b)
                 if step and any(_points_in(box, part) for box in labels):
                     continue  # the new line would run under a label placed before
                 cost, spot = _free_spot(edge, curve, others, taken)
