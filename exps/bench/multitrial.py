@@ -11,7 +11,8 @@ one batch of 64 digits images (32 x 32, C=16, N=5 by default) and extrapolates t
 
 ``end_to_end/ours_rea_500_runs`` times ``exps/search-multitrial.py --runs 500`` (REA, the original's settings)
 from process start to its exit (summary printed, curves drawn), in a subprocess: the median of ``--repeats`` runs.
-Both sides run from bytecode (their ``lib`` and ``exps`` byte-compiled first, as installed packages are).  With ``--original DIR`` (a checkout of the original
+Both sides run from bytecode (their ``lib`` and ``exps`` byte-compiled first, as installed packages are).
+With ``--original DIR`` (a checkout of the original
 D-X-Y/AutoDL-Projects at the era's b464d9d, which has ``exps/algos/R_EA.py`` and its bundled ``lib/nas_201_api``)
 both sides run on the same full-size official-layout file: a v1_1 ``.pth`` of all 15,625 cells (every dataset
 and seed count of v1_1; the 200-epoch records cut to 12 epochs, so that the original's loader fits in this
